@@ -1,0 +1,94 @@
+"""bpf4py: load and drive eBPF programs from Python (libbpf through CFFI, aya's API).
+
+Example::
+
+    import socket
+    from bpf4py import Ebpf, SocketFilter
+
+    with Ebpf.load_file("counter.bpf.o") as ebpf:
+        prog = ebpf.program("count_packets", SocketFilter)
+        prog.load()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        prog.attach(sock)
+        ...
+        print(dict(ebpf.map("COUNTS").items()))
+"""
+
+from __future__ import annotations
+
+from ._version import __version__
+from .errors import (
+    BpfError,
+    ClosedError,
+    FeatureNotSupported,
+    IndexOutOfBounds,
+    InvalidKeySize,
+    InvalidMapType,
+    InvalidValueSize,
+    KeyNotFound,
+    LinkError,
+    MapError,
+    NotLoadedError,
+    ObjectError,
+    PinError,
+    ProgramError,
+)
+from .info import LinkInfo, MapInfo, ProgramInfo, loaded_links, loaded_maps, loaded_programs
+from .links import FdLink, Link, LinkId, PinnedLink
+from .loader import Ebpf, EbpfLoader, VerifierLogLevel
+from .maps import (
+    Array,
+    HashMap,
+    LruHashMap,
+    LruPerCpuHashMap,
+    Map,
+    PerCpuArray,
+    PerCpuHashMap,
+)
+from .programs import Program, SocketFilter, TestRunOptions, TestRunResult
+from .types import AttachType, MapType, ProgramType
+
+__all__ = [
+    "Array",
+    "AttachType",
+    "BpfError",
+    "ClosedError",
+    "Ebpf",
+    "EbpfLoader",
+    "FdLink",
+    "FeatureNotSupported",
+    "HashMap",
+    "IndexOutOfBounds",
+    "InvalidKeySize",
+    "InvalidMapType",
+    "InvalidValueSize",
+    "KeyNotFound",
+    "Link",
+    "LinkError",
+    "LinkId",
+    "LinkInfo",
+    "LruHashMap",
+    "LruPerCpuHashMap",
+    "Map",
+    "MapError",
+    "MapInfo",
+    "MapType",
+    "NotLoadedError",
+    "ObjectError",
+    "PerCpuArray",
+    "PerCpuHashMap",
+    "PinError",
+    "PinnedLink",
+    "Program",
+    "ProgramError",
+    "ProgramInfo",
+    "ProgramType",
+    "SocketFilter",
+    "TestRunOptions",
+    "TestRunResult",
+    "VerifierLogLevel",
+    "__version__",
+    "loaded_links",
+    "loaded_maps",
+    "loaded_programs",
+]

@@ -1,0 +1,382 @@
+"""Python functions over libbpf's ``bpf.h``: one per bpf(2) command bpf4py uses.
+
+Callers pass and get plain Python values (ints, bytes, OwnedFd); every failure raises the
+exception class the caller names, with ``what`` saying what was being done and on what.
+"""
+
+from __future__ import annotations
+
+import errno as E
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from bpf4py.errors import BpfError, LinkError, MapError, PinError, ProgramError
+
+from ._lib import ffi, lib
+from .check import ENOTSUPP, check, error
+from .fd import OwnedFd
+
+# --- objects in bpffs -------------------------------------------------------------------------
+
+
+def obj_pin(fd: int, path: str, what: str) -> None:
+    check(lib.bpf_obj_pin(fd, path.encode()), PinError, f"pinning {what} at {path}",
+          _pin_hint(path))
+
+
+def obj_get(path: str, what: str) -> OwnedFd:
+    fd = lib.bpf_obj_get(path.encode())
+    check(fd, PinError, f"opening pinned {what} at {path}", _pin_hint(path))
+    return OwnedFd(fd, f"{what} pinned at {path}")
+
+
+def _pin_hint(path: str) -> str:
+    return f"{path} must be on a mounted bpffs (mount -t bpf bpf /sys/fs/bpf)"
+
+
+# --- programs ---------------------------------------------------------------------------------
+
+_LOG_SIZE = 4 << 20
+
+
+@dataclass
+class ProgLoadSpec:
+    """Everything bpf_prog_load needs besides the instructions."""
+
+    prog_type: int
+    name: str
+    license: str
+    expected_attach_type: int = 0
+    prog_btf_fd: int = 0
+    prog_flags: int = 0
+    kern_version: int = 0
+    log_level: int = 0
+
+
+def prog_load(
+    spec: ProgLoadSpec,
+    insns: Any,
+    insn_cnt: int,
+    func_info: Any = None,
+    func_info_cnt: int = 0,
+    line_info: Any = None,
+    line_info_cnt: int = 0,
+) -> OwnedFd:
+    """Load one program; on rejection raise ProgramError with the whole verifier log."""
+    opts = ffi.new("struct bpf_prog_load_opts *")
+    opts.sz = ffi.sizeof("struct bpf_prog_load_opts")
+    opts.expected_attach_type = spec.expected_attach_type
+    opts.prog_btf_fd = spec.prog_btf_fd
+    opts.prog_flags = spec.prog_flags
+    opts.kern_version = spec.kern_version
+    if func_info_cnt and spec.prog_btf_fd:
+        opts.func_info = func_info
+        opts.func_info_cnt = func_info_cnt
+        opts.func_info_rec_size = ffi.sizeof("struct bpf_func_info")
+    if line_info_cnt and spec.prog_btf_fd:
+        opts.line_info = line_info
+        opts.line_info_cnt = line_info_cnt
+        opts.line_info_rec_size = ffi.sizeof("struct bpf_line_info")
+    name = spec.name[:15].encode()
+    license = spec.license.encode()
+    log_buf = None
+    if spec.log_level:
+        log_buf = ffi.new("char[]", _LOG_SIZE)
+        opts.log_level, opts.log_buf, opts.log_size = spec.log_level, log_buf, _LOG_SIZE
+    fd = lib.bpf_prog_load(spec.prog_type, name, license, insns, insn_cnt, opts)
+    if fd >= 0:
+        return OwnedFd(fd, f"program {spec.name!r}")
+    code = -fd
+    if log_buf is None:
+        # Load again with a verifier log so the error can show why (as libbpf does).
+        log_buf = ffi.new("char[]", _LOG_SIZE)
+        opts.log_level, opts.log_buf, opts.log_size = 1, log_buf, _LOG_SIZE
+        retry = lib.bpf_prog_load(spec.prog_type, name, license, insns, insn_cnt, opts)
+        if retry >= 0:  # pragma: no cover - the kernel changed its mind
+            return OwnedFd(retry, f"program {spec.name!r}")
+    log = ffi.string(log_buf).decode("utf-8", "replace") or None
+    hint, mix = None, True
+    if code == E.EACCES and log:
+        # EACCES with a log is the verifier saying no, not a missing privilege.
+        hint, mix = "the verifier rejected the program; see the log below", False
+    elif code == E.EINVAL and not log:
+        hint = "the kernel may not support this program type or attach type"
+    raise error(ProgramError, f"loading program {spec.name!r}", code, hint, mix=mix,
+                verifier_log=log)
+
+
+def prog_attach(prog_fd: int, target_fd: int, attach_type: int, flags: int, what: str) -> None:
+    check(lib.bpf_prog_attach(prog_fd, target_fd, attach_type, flags), ProgramError,
+          f"attaching {what}")
+
+
+def prog_detach(prog_fd: int, target_fd: int, attach_type: int, what: str) -> None:
+    check(lib.bpf_prog_detach2(prog_fd, target_fd, attach_type), ProgramError,
+          f"detaching {what}")
+
+
+def link_create(prog_fd: int, target_fd: int, attach_type: int, flags: int, what: str) -> OwnedFd:
+    opts = ffi.new("struct bpf_link_create_opts *")
+    opts.sz = ffi.sizeof("struct bpf_link_create_opts")
+    opts.flags = flags
+    fd = lib.bpf_link_create(prog_fd, target_fd, attach_type, opts)
+    check(fd, LinkError, f"creating a BPF link for {what}")
+    return OwnedFd(fd, f"link of {what}")
+
+
+def link_detach(link_fd: int, what: str) -> None:
+    check(lib.bpf_link_detach(link_fd), LinkError, f"detaching link of {what}")
+
+
+@dataclass
+class TestRunRaw:
+    retval: int
+    duration_ns: int
+    data_out: bytes | None
+    ctx_out: bytes | None
+
+
+def prog_test_run(
+    prog_fd: int,
+    what: str,
+    data_in: bytes | None,
+    data_out_size: int,
+    ctx_in: bytes | None,
+    ctx_out_size: int,
+    repeat: int,
+    flags: int,
+    cpu: int,
+    batch_size: int,
+) -> TestRunRaw:
+    opts = ffi.new("struct bpf_test_run_opts *")
+    opts.sz = ffi.sizeof("struct bpf_test_run_opts")
+    keep = []
+    if data_in is not None:
+        buf = ffi.from_buffer(data_in)
+        keep.append(buf)
+        opts.data_in, opts.data_size_in = buf, len(data_in)
+    data_out = ffi.new("char[]", data_out_size) if data_out_size else None
+    if data_out is not None:
+        opts.data_out, opts.data_size_out = data_out, data_out_size
+    if ctx_in is not None:
+        cbuf = ffi.from_buffer(ctx_in)
+        keep.append(cbuf)
+        opts.ctx_in, opts.ctx_size_in = cbuf, len(ctx_in)
+    ctx_out = ffi.new("char[]", ctx_out_size) if ctx_out_size else None
+    if ctx_out is not None:
+        opts.ctx_out, opts.ctx_size_out = ctx_out, ctx_out_size
+    opts.repeat, opts.flags, opts.cpu, opts.batch_size = repeat, flags, cpu, batch_size
+    ret = lib.bpf_prog_test_run_opts(prog_fd, opts)
+    if ret < 0:
+        code = -ret
+        hint = None
+        if code in (ENOTSUPP, E.EOPNOTSUPP):
+            hint = "this program type has no test_run in the running kernel"
+        elif code == E.ENOSPC:
+            hint = "data_out_size/ctx_out_size is smaller than what the program produced"
+        raise error(ProgramError, f"test_run of {what}", code, hint)
+    return TestRunRaw(
+        retval=opts.retval,
+        duration_ns=opts.duration,
+        data_out=ffi.buffer(data_out, opts.data_size_out)[:] if data_out is not None else None,
+        ctx_out=ffi.buffer(ctx_out, opts.ctx_size_out)[:] if ctx_out is not None else None,
+    )
+
+
+def prog_info(fd: int, what: str) -> dict[str, Any]:
+    info = ffi.new("struct bpf_prog_info *")
+    size = ffi.new("__u32 *", ffi.sizeof("struct bpf_prog_info"))
+    check(lib.bpf_prog_get_info_by_fd(fd, info, size), ProgramError, f"reading info of {what}")
+    map_ids: list[int] = []
+    if info.nr_map_ids:
+        n = info.nr_map_ids
+        ids = ffi.new("__u32[]", n)
+        info2 = ffi.new("struct bpf_prog_info *")
+        info2.nr_map_ids = n
+        info2.map_ids = int(ffi.cast("uintptr_t", ids))
+        size[0] = ffi.sizeof("struct bpf_prog_info")
+        check(lib.bpf_prog_get_info_by_fd(fd, info2, size), ProgramError,
+              f"reading map ids of {what}")
+        map_ids = list(ids[0:min(n, info2.nr_map_ids)])
+    return {
+        "id": info.id,
+        "program_type": info.type,
+        "name": ffi.string(info.name).decode("utf-8", "replace"),
+        "tag": bytes(ffi.buffer(info.tag, 8)),
+        "jited_size": info.jited_prog_len,
+        "xlated_size": info.xlated_prog_len,
+        "load_time_ns": info.load_time,
+        "created_by_uid": info.created_by_uid,
+        "map_ids": tuple(map_ids),
+        "btf_id": info.btf_id,
+        "run_time_ns": info.run_time_ns,
+        "run_count": info.run_cnt,
+        "verified_instruction_count": info.verified_insns,
+    }
+
+
+def map_info(fd: int, what: str) -> dict[str, Any]:
+    info = ffi.new("struct bpf_map_info *")
+    size = ffi.new("__u32 *", ffi.sizeof("struct bpf_map_info"))
+    check(lib.bpf_map_get_info_by_fd(fd, info, size), MapError, f"reading info of {what}")
+    return {
+        "id": info.id,
+        "map_type": info.type,
+        "name": ffi.string(info.name).decode("utf-8", "replace"),
+        "key_size": info.key_size,
+        "value_size": info.value_size,
+        "max_entries": info.max_entries,
+        "flags": info.map_flags,
+        "btf_id": info.btf_id,
+        "btf_key_type_id": info.btf_key_type_id,
+        "btf_value_type_id": info.btf_value_type_id,
+    }
+
+
+def link_info(fd: int, what: str) -> dict[str, Any]:
+    info = ffi.new("struct bpf_link_info *")
+    size = ffi.new("__u32 *", ffi.sizeof("struct bpf_link_info"))
+    check(lib.bpf_link_get_info_by_fd(fd, info, size), LinkError, f"reading info of {what}")
+    return {"id": info.id, "link_type": info.type, "program_id": info.prog_id}
+
+
+_NEXT_ID = {
+    "program": (lib.bpf_prog_get_next_id, lib.bpf_prog_get_fd_by_id, ProgramError),
+    "map": (lib.bpf_map_get_next_id, lib.bpf_map_get_fd_by_id, MapError),
+    "link": (lib.bpf_link_get_next_id, lib.bpf_link_get_fd_by_id, LinkError),
+}
+
+
+def iter_ids(kind: str) -> Iterator[int]:
+    """Ids of every loaded program / map / link (``kind``), in increasing order."""
+    next_id, _, cls = _NEXT_ID[kind]
+    cur = ffi.new("__u32 *", 0)
+    while True:
+        ret = next_id(cur[0], cur)
+        if ret == -E.ENOENT:
+            return
+        check(ret, cls, f"listing loaded {kind}s")
+        yield int(cur[0])
+
+
+def fd_by_id(kind: str, ident: int) -> OwnedFd:
+    _, get_fd, cls = _NEXT_ID[kind]
+    fd = get_fd(ident)
+    check(fd, cls, f"opening {kind} id {ident}")
+    return OwnedFd(fd, f"{kind} id {ident}")
+
+
+def enable_stats(what: str) -> OwnedFd:
+    fd = lib.bpf_enable_stats(lib.BPF_STATS_RUN_TIME)
+    check(fd, BpfError, what)
+    return OwnedFd(fd, "BPF run-time statistics")
+
+
+# --- maps -------------------------------------------------------------------------------------
+
+
+def map_create(
+    map_type: int,
+    name: str,
+    key_size: int,
+    value_size: int,
+    max_entries: int,
+    flags: int = 0,
+    inner_map_fd: int = 0,
+    map_extra: int = 0,
+) -> OwnedFd:
+    opts = ffi.new("struct bpf_map_create_opts *")
+    opts.sz = ffi.sizeof("struct bpf_map_create_opts")
+    opts.map_flags, opts.inner_map_fd, opts.map_extra = flags, inner_map_fd, map_extra
+    fd = lib.bpf_map_create(map_type, name[:15].encode() or ffi.NULL, key_size, value_size,
+                            max_entries, opts)
+    check(fd, MapError, f"creating map {name!r}")
+    return OwnedFd(fd, f"map {name!r}")
+
+
+def map_lookup(fd: int, key: bytes, value_size: int, flags: int, what: str) -> bytes | None:
+    """The value for ``key`` or None when the key is absent."""
+    value = bytearray(value_size)
+    ret = lib.bpf_map_lookup_elem_flags(fd, key, ffi.from_buffer(value), flags)
+    if ret == 0:
+        return bytes(value)
+    if ret == -E.ENOENT:
+        return None
+    raise error(MapError, f"looking up a key in {what}", -ret)
+
+
+def map_lookup_and_delete(fd: int, key: bytes | None, value_size: int, what: str) -> bytes | None:
+    value = bytearray(value_size)
+    ret = lib.bpf_map_lookup_and_delete_elem(fd, key if key is not None else ffi.NULL,
+                                             ffi.from_buffer(value))
+    if ret == 0:
+        return bytes(value)
+    if ret == -E.ENOENT:
+        return None
+    raise error(MapError, f"popping from {what}", -ret)
+
+
+def map_update(fd: int, key: bytes | None, value: bytes, flags: int, what: str) -> None:
+    ret = lib.bpf_map_update_elem(fd, key if key is not None else ffi.NULL, value, flags)
+    if ret < 0:
+        code = -ret
+        hint = None
+        if code == E.E2BIG:
+            hint = "the map is full (max_entries reached) or the index is out of range"
+        elif code == E.EEXIST:
+            hint = "the key exists and flags asked for BPF_NOEXIST"
+        elif code == E.ENOENT:
+            hint = "the key does not exist and flags asked for BPF_EXIST"
+        raise error(MapError, f"updating {what}", code, hint)
+
+
+def map_delete(fd: int, key: bytes, what: str) -> bool:
+    """Delete ``key``; False when it was not there."""
+    ret = lib.bpf_map_delete_elem(fd, key)
+    if ret == 0:
+        return True
+    if ret == -E.ENOENT:
+        return False
+    raise error(MapError, f"deleting a key from {what}", -ret)
+
+
+def map_next_key(fd: int, key: bytes | None, key_size: int, what: str) -> bytes | None:
+    nxt = bytearray(key_size)
+    ret = lib.bpf_map_get_next_key(fd, key if key is not None else ffi.NULL,
+                                   ffi.from_buffer(nxt))
+    if ret == 0:
+        return bytes(nxt)
+    if ret == -E.ENOENT:
+        return None
+    raise error(MapError, f"iterating the keys of {what}", -ret)
+
+
+def map_freeze(fd: int, what: str) -> None:
+    check(lib.bpf_map_freeze(fd), MapError, f"freezing {what}")
+
+
+def num_possible_cpus() -> int:
+    return check(lib.libbpf_num_possible_cpus(), BpfError, "counting possible CPUs")
+
+
+def type_name(kind: str, value: int) -> str | None:
+    """libbpf's name of a program/map/attach/link type value, or None when unknown."""
+    fn = {
+        "program": lib.libbpf_bpf_prog_type_str,
+        "map": lib.libbpf_bpf_map_type_str,
+        "attach": lib.libbpf_bpf_attach_type_str,
+        "link": lib.libbpf_bpf_link_type_str,
+    }[kind]
+    ptr = fn(value)
+    return None if ptr == ffi.NULL else str(ffi.string(ptr).decode())
+
+
+def probe_program_type(prog_type: int) -> bool:
+    ret = lib.libbpf_probe_bpf_prog_type(prog_type, ffi.NULL)
+    return bool(check(ret, BpfError, "probing a program type"))
+
+
+def probe_map_type(map_type: int) -> bool:
+    ret = lib.libbpf_probe_bpf_map_type(map_type, ffi.NULL)
+    return bool(check(ret, BpfError, "probing a map type"))

@@ -1,0 +1,61 @@
+"""errno -> exception: the one place that turns a failing libbpf call into a BpfError."""
+
+from __future__ import annotations
+
+import errno as E
+from typing import Any, NoReturn, TypeVar
+
+from bpf4py.errors import BpfError, errno_name, with_builtin
+
+from ._lib import ffi, lib
+
+_E = TypeVar("_E", bound=BpfError)
+
+ENOTSUPP = 524  # kernel-internal "not supported", seen by user space from bpf(2)
+LIBBPF_ERRNO_BASE = 4000
+
+PRIVILEGE_HINT = (
+    "bpf(2) needs root or CAP_BPF (plus CAP_NET_ADMIN for networking programs, CAP_PERFMON "
+    "for tracing); check kernel.unprivileged_bpf_disabled and kernel lockdown"
+)
+_HINTS = {
+    E.EPERM: PRIVILEGE_HINT,
+    E.EBADF: "the file descriptor is closed or is not a BPF object of the right kind",
+    ENOTSUPP: "the running kernel does not support this operation",
+    E.EOPNOTSUPP: "the running kernel does not support this operation",
+}
+
+
+def libbpf_strerror(code: int) -> str:
+    buf = ffi.new("char[]", 256)
+    lib.libbpf_strerror(code, buf, 256)
+    return str(ffi.string(buf).decode("utf-8", "replace"))
+
+
+def error(
+    cls: type[_E], what: str, code: int, hint: str | None = None, *, mix: bool = True,
+    **extra: Any,
+) -> _E:
+    """An instance of ``cls`` for a failure with errno; with ``mix``, also an instance of the
+    matching builtin (``PermissionError`` for EPERM, ...)."""
+    if code >= LIBBPF_ERRNO_BASE:
+        hint = hint or f"libbpf: {libbpf_strerror(code)}"
+    else:
+        hint = hint or _HINTS.get(code)
+    kind = with_builtin(cls, code) if mix else cls
+    return kind(what, errno=code, hint=hint, **extra)
+
+
+def check(ret: int, cls: type[BpfError], what: str, hint: str | None = None) -> int:
+    """Return ``ret`` when it is >= 0; libbpf returns ``-errno`` on failure."""
+    if ret < 0:
+        raise error(cls, what, -ret, hint)
+    return ret
+
+
+def fail_errno(cls: type[BpfError], what: str, hint: str | None = None) -> NoReturn:
+    """Raise for a call that returned NULL or -1 and left its code in errno."""
+    raise error(cls, what, ffi.errno or E.EINVAL, hint)
+
+
+__all__ = ["check", "error", "fail_errno", "errno_name", "libbpf_strerror", "ENOTSUPP"]

@@ -1,0 +1,269 @@
+"""A libbpf ``struct bpf_object``: opened from ELF bytes, prepared, its programs loaded one by one.
+
+How programs reach the kernel (the aya model on libbpf): the object is opened and then
+*prepared* (``bpf_object__prepare``, libbpf >= 1.6) with every program marked for loading, so
+libbpf creates the maps, applies CO-RE and data relocations to every program, and finalises
+each program's instructions and BTF func/line info -- but loads no program.  Each program then
+reaches the kernel only when its own ``load()`` calls :meth:`BpfObject.load_program`, which
+passes those prepared instructions, the object's BTF and the func/line info to
+``bpf_prog_load``.  So maps exist once per object, programs never loaded never reach the
+kernel, global (non-inlined) functions verify (they need the func info), and a program can be
+loaded after another program of the object is already attached.
+"""
+
+from __future__ import annotations
+
+import errno as E
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from bpf4py.errors import MapError, ObjectError, ProgramError
+
+from . import bpf, log
+from ._lib import ffi, lib
+from .check import check, error
+from .fd import OwnedFd
+
+
+@dataclass(frozen=True)
+class ProgramSpec:
+    """A program as the ELF object declares it."""
+
+    name: str
+    section: str
+    prog_type: int
+    expected_attach_type: int
+    flags: int
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    """A map as the ELF object declares it (after loader overrides, once prepared)."""
+
+    name: str
+    map_type: int
+    key_size: int
+    value_size: int
+    max_entries: int
+    flags: int
+    internal: bool
+    btf_key_type_id: int
+    btf_value_type_id: int
+
+
+@dataclass(frozen=True)
+class GlobalVar:
+    """A global variable in a data section (``.rodata``, ``.data``, ``.bss``, ...)."""
+
+    name: str
+    section: str
+    offset: int
+    size: int
+
+
+def _str(ptr: Any) -> str:
+    return "" if ptr == ffi.NULL else str(ffi.string(ptr).decode("utf-8", "replace"))
+
+
+def _map_display_name(raw: str, internal: bool) -> str:
+    # libbpf names internal maps "<object prefix>.<section>"; users know them by section.
+    if internal and "." in raw:
+        return "." + raw.split(".", 1)[1]
+    return raw
+
+
+class BpfObject:
+    """Owns one ``struct bpf_object``; closed by :meth:`close` (GC only as a safety net)."""
+
+    def __init__(
+        self,
+        data: bytes,
+        name: str,
+        *,
+        pin_root_path: str | None = None,
+        btf_custom_path: str | None = None,
+    ) -> None:
+        self.name = name
+        self._data = bytes(data)  # libbpf reads the buffer until prepare finishes
+        buf = ffi.from_buffer(self._data)
+        opts = ffi.new("struct bpf_object_open_opts *")
+        opts.sz = ffi.sizeof("struct bpf_object_open_opts")
+        keep = [ffi.new("char[]", name.encode())]
+        opts.object_name = keep[0]
+        if pin_root_path:
+            keep.append(ffi.new("char[]", pin_root_path.encode()))
+            opts.pin_root_path = keep[-1]
+        if btf_custom_path:
+            keep.append(ffi.new("char[]", btf_custom_path.encode()))
+            opts.btf_custom_path = keep[-1]
+        with log.capture() as warnings:
+            ptr = lib.bpf_object__open_mem(buf, len(self._data), opts)
+            code = ffi.errno
+        if ptr == ffi.NULL:
+            raise error(ObjectError, f"opening eBPF object {name!r}", code or E.EINVAL,
+                        "; ".join(warnings[-3:]) or None)
+        self._ptr: Any = ffi.gc(ptr, lib.bpf_object__close)
+        self._prepared = False
+        self._progs: dict[str, Any] = {}
+        p = lib.bpf_object__next_program(ptr, ffi.NULL)
+        while p != ffi.NULL:
+            self._progs[_str(lib.bpf_program__name(p))] = p
+            p = lib.bpf_object__next_program(ptr, p)
+        self._maps: dict[str, Any] = {}
+        m = lib.bpf_object__next_map(ptr, ffi.NULL)
+        while m != ffi.NULL:
+            internal = bool(lib.bpf_map__is_internal(m))
+            self._maps[_map_display_name(_str(lib.bpf_map__name(m)), internal)] = m
+            m = lib.bpf_object__next_map(ptr, m)
+
+    # --- reading the object ---------------------------------------------------------------
+
+    def _live(self) -> Any:
+        if self._ptr is None:
+            from bpf4py.errors import ClosedError
+
+            raise ClosedError(f"eBPF object {self.name!r} is closed")
+        return self._ptr
+
+    def programs(self) -> list[ProgramSpec]:
+        self._live()
+        return [
+            ProgramSpec(
+                name=name,
+                section=_str(lib.bpf_program__section_name(p)),
+                prog_type=lib.bpf_program__type(p),
+                expected_attach_type=lib.bpf_program__expected_attach_type(p),
+                flags=lib.bpf_program__flags(p),
+            )
+            for name, p in self._progs.items()
+        ]
+
+    def maps(self) -> list[MapSpec]:
+        self._live()
+        return [
+            MapSpec(
+                name=name,
+                map_type=lib.bpf_map__type(m),
+                key_size=lib.bpf_map__key_size(m),
+                value_size=lib.bpf_map__value_size(m),
+                max_entries=lib.bpf_map__max_entries(m),
+                flags=lib.bpf_map__map_flags(m),
+                internal=bool(lib.bpf_map__is_internal(m)),
+                btf_key_type_id=lib.bpf_map__btf_key_type_id(m),
+                btf_value_type_id=lib.bpf_map__btf_value_type_id(m),
+            )
+            for name, m in self._maps.items()
+        ]
+
+    def _map(self, name: str) -> Any:
+        self._live()
+        try:
+            return self._maps[name]
+        except KeyError:
+            known = ", ".join(sorted(self._maps)) or "none"
+            raise MapError(f"object {self.name!r} has no map {name!r} (maps: {known})") from None
+
+    def global_vars(self) -> dict[str, GlobalVar]:
+        """Global variables found in the object's BTF data sections, by name."""
+        btf = lib.bpf_object__btf(self._live())
+        found: dict[str, GlobalVar] = {}
+        if btf == ffi.NULL:
+            return found
+        secinfo_t = ffi.typeof("struct btf_var_secinfo *")
+        for type_id in range(1, lib.btf__type_cnt(btf)):
+            t = lib.btf__type_by_id(btf, type_id)
+            if (t.info >> 24) & 0x1F != lib.BTF_KIND_DATASEC:
+                continue
+            section = _str(lib.btf__name_by_offset(btf, t.name_off))
+            secinfo = ffi.cast(secinfo_t, t + 1)
+            for i in range(t.info & 0xFFFF):
+                var = lib.btf__type_by_id(btf, secinfo[i].type)
+                if (var.info >> 24) & 0x1F != lib.BTF_KIND_VAR:
+                    continue
+                name = _str(lib.btf__name_by_offset(btf, var.name_off))
+                found[name] = GlobalVar(name, section, secinfo[i].offset, secinfo[i].size)
+        return found
+
+    # --- before prepare ---------------------------------------------------------------------
+
+    def _before_prepare(self, action: str) -> None:
+        if self._prepared:
+            raise ObjectError(f"{action}: object {self.name!r} is already loaded")
+
+    def set_max_entries(self, map_name: str, max_entries: int) -> None:
+        self._before_prepare(f"setting max_entries of map {map_name!r}")
+        check(lib.bpf_map__set_max_entries(self._map(map_name), max_entries), MapError,
+              f"setting max_entries of map {map_name!r}")
+
+    def set_pin_path(self, map_name: str, path: str) -> None:
+        self._before_prepare(f"setting the pin path of map {map_name!r}")
+        check(lib.bpf_map__set_pin_path(self._map(map_name), path.encode()), MapError,
+              f"setting the pin path of map {map_name!r}")
+
+    def write_initial(self, section: str, offset: int, data: bytes) -> None:
+        """Overwrite bytes of a data section's initial value (before prepare)."""
+        self._before_prepare(f"setting a global in {section}")
+        size = ffi.new("size_t *")
+        ptr = lib.bpf_map__initial_value(self._map(section), size)
+        if ptr == ffi.NULL or offset + len(data) > size[0]:
+            raise ObjectError(f"section {section} of {self.name!r} cannot hold {len(data)} "
+                              f"bytes at offset {offset}")
+        ffi.memmove(ffi.cast("char *", ptr) + offset, data, len(data))
+
+    def prepare(self) -> None:
+        """Create the maps and relocate every program; loads no program."""
+        ptr = self._live()
+        self._before_prepare("preparing")
+        for p in self._progs.values():
+            lib.bpf_program__set_autoload(p, True)
+        with log.capture() as warnings:
+            ret = lib.bpf_object__prepare(ptr)
+        if ret < 0:
+            raise error(ObjectError, f"loading eBPF object {self.name!r} (creating maps, "
+                        "relocating programs)", -ret, "; ".join(warnings[-3:]) or None)
+        self._prepared = True
+
+    # --- after prepare ----------------------------------------------------------------------
+
+    def map_fd(self, name: str) -> OwnedFd:
+        """A new descriptor (dup) of a created map, owned by the caller."""
+        fd = lib.bpf_map__fd(self._map(name))
+        check(fd, MapError, f"map {name!r} of {self.name!r} was not created")
+        return OwnedFd(os.dup(fd), f"map {name!r}")  # the original stays libbpf's
+
+    def map_pin_path(self, name: str) -> str | None:
+        path = lib.bpf_map__pin_path(self._map(name))
+        return _str(path) or None
+
+    def load_program(self, name: str, license: str, log_level: int) -> OwnedFd:
+        """Load one prepared program into the kernel and return its descriptor."""
+        ptr = self._live()
+        if not self._prepared:
+            raise ProgramError(f"loading program {name!r}: object {self.name!r} is not prepared")
+        p = self._progs[name]
+        spec = bpf.ProgLoadSpec(
+            prog_type=lib.bpf_program__type(p),
+            name=name,
+            license=license,
+            expected_attach_type=lib.bpf_program__expected_attach_type(p),
+            prog_btf_fd=max(lib.bpf_object__btf_fd(ptr), 0),
+            prog_flags=lib.bpf_program__flags(p),
+            kern_version=lib.bpf_object__kversion(ptr),
+            log_level=log_level,
+        )
+        return bpf.prog_load(
+            spec,
+            lib.bpf_program__insns(p),
+            lib.bpf_program__insn_cnt(p),
+            lib.bpf_program__func_info(p),
+            lib.bpf_program__func_info_cnt(p),
+            lib.bpf_program__line_info(p),
+            lib.bpf_program__line_info_cnt(p),
+        )
+
+    def close(self) -> None:
+        """Free libbpf's object: its own map and BTF descriptors close (dups handed out stay)."""
+        ptr, self._ptr = self._ptr, None
+        if ptr is not None:
+            ffi.release(ptr)

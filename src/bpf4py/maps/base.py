@@ -1,0 +1,353 @@
+"""The Map base class and the key/value protocol shared by hash maps and arrays."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+from typing import Any, ClassVar, TypeVar
+
+from .._native import bpf as _bpf
+from .._native.fd import OwnedFd
+from ..errors import IndexOutOfBounds, InvalidMapType, KeyNotFound, MapError, PinError
+from ..info import MapInfo
+from ..types import MapType
+from .codec import Codec, make_codec
+
+M = TypeVar("M", bound="Map")
+_possible_cpus: int | None = None
+
+#: Kernel map type -> the class the loader builds (filled by ``__init_subclass__``).
+MAP_CLASSES: dict[int, type[Map]] = {}
+
+
+def possible_cpus() -> int:
+    """The number of possible CPUs: the length of every per-CPU value."""
+    global _possible_cpus
+    if _possible_cpus is None:
+        _possible_cpus = _bpf.num_possible_cpus()
+    return _possible_cpus
+
+
+class Map:
+    """A BPF map: a kernel object with a descriptor, a type and fixed key/value sizes.
+
+    Maps come from an object (``ebpf.map("NAME")``), from a pin (``HashMap.from_pin(path)``),
+    from an id (``from_id``) or are created standalone (``HashMap.create(...)``).  Every map is
+    a context manager and ``close()`` is idempotent.
+    """
+
+    #: Map types this class accepts; the first is used by :meth:`create`.
+    MAP_TYPES: ClassVar[tuple[MapType, ...]] = ()
+    MIN_KERNEL: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        for map_type in cls.__dict__.get("MAP_TYPES", ()):
+            MAP_CLASSES.setdefault(map_type, cls)
+
+    def __init__(
+        self,
+        fd: OwnedFd,
+        name: str,
+        map_type: int,
+        key_size: int,
+        value_size: int,
+        max_entries: int,
+        flags: int = 0,
+        *,
+        key_type: object = None,
+        value_type: object = None,
+    ) -> None:
+        self._fd = fd
+        self.name = name
+        self.map_type: MapType | int = _as_map_type(map_type)
+        self.key_size = key_size
+        self.value_size = value_size
+        self.max_entries = max_entries
+        self.flags = flags
+        self._pin_path: str | None = None
+        if self.MAP_TYPES and map_type not in self.MAP_TYPES:
+            fd.close()
+            kind = getattr(self.map_type, "name", map_type)
+            allowed = ", ".join(t.name for t in self.MAP_TYPES)
+            raise InvalidMapType(f"map {name!r} is of type {kind}; {type(self).__name__} "
+                                 f"takes {allowed}")
+        self._key: Codec = make_codec(key_type, key_size, "key", self.what)
+        self._value: Codec = make_codec(value_type, value_size, "value", self.what)
+
+    @property
+    def what(self) -> str:
+        return f"map {self.name!r}"
+
+    def __repr__(self) -> str:
+        kind = getattr(self.map_type, "name", self.map_type)
+        state = " closed" if self._fd.closed else ""
+        return (f"<{type(self).__name__} {self.name!r} {kind} key={self.key_size}B "
+                f"value={self.value_size}B max_entries={self.max_entries}{state}>")
+
+    def typed(self: M, key: object = None, value: object = None) -> M:
+        """Decode keys/values as ``int``, ``bytes`` or a ctypes type; returns ``self``.
+
+        Example: ``stats = ebpf.map("STATS").typed(key=ctypes.c_uint32, value=Counters)``.
+        """
+        if key is not None:
+            self._key = make_codec(key, self.key_size, "key", self.what)
+        if value is not None:
+            self._value = make_codec(value, self.value_size, "value", self.what)
+        return self
+
+    # --- construction -----------------------------------------------------------------------
+
+    @classmethod
+    def _from_fd(cls: type[M], fd: OwnedFd, name: str | None = None, **types: object) -> M:
+        try:
+            info = MapInfo.from_fd(fd.fd, fd.what)
+        except Exception:
+            fd.close()
+            raise
+        name = name or info.name
+        fd.what = f"map {name!r}"
+        return cls(fd, name, info.map_type, info.key_size, info.value_size, info.max_entries,
+                   info.flags, **types)
+
+    @classmethod
+    def from_pin(cls: type[M], path: str | os.PathLike[str], **types: object) -> M:
+        """Open a map pinned at ``path`` (by this or another process)."""
+        path = os.fspath(path)
+        return cls._from_fd(_bpf.obj_get(path, "map"), None, **types)
+
+    @classmethod
+    def from_id(cls: type[M], map_id: int, **types: object) -> M:
+        """Open a loaded map by its kernel id."""
+        return cls._from_fd(_bpf.fd_by_id("map", map_id), None, **types)
+
+    @classmethod
+    def create(
+        cls: type[M],
+        key: int | type[Any],
+        value: int | type[Any],
+        max_entries: int,
+        *,
+        name: str = "",
+        flags: int = 0,
+    ) -> M:
+        """Create a standalone map of this class's type.
+
+        ``key``/``value`` are sizes in bytes or ctypes types.  Example::
+
+            counts = HashMap.create(ctypes.c_uint32, ctypes.c_uint64, 1024, name="counts")
+        """
+        if not cls.MAP_TYPES:
+            raise TypeError(f"{cls.__name__} cannot create maps")
+        key_size, key_type = _size_and_type(key)
+        value_size, value_type = _size_and_type(value)
+        map_type = cls.MAP_TYPES[0]
+        fd = _bpf.map_create(map_type, name, key_size, value_size, max_entries, flags)
+        return cls(fd, name or "(anonymous)", map_type, key_size, value_size, max_entries, flags,
+                   key_type=key_type, value_type=value_type)
+
+    # --- descriptor and lifetime -------------------------------------------------------------
+
+    @property
+    def fd(self) -> int:
+        return self._fd.fd
+
+    def fileno(self) -> int:
+        return self._fd.fd
+
+    @property
+    def closed(self) -> bool:
+        return self._fd.closed
+
+    def close(self) -> None:
+        self._fd.close()
+
+    def __enter__(self: M) -> M:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def info(self) -> MapInfo:
+        """Metadata from the kernel (Linux 4.13)."""
+        return MapInfo.from_fd(self.fd, self.what)
+
+    def pin(self, path: str | os.PathLike[str]) -> None:
+        """Pin the map in bpffs; it outlives this process until unpinned."""
+        path = os.fspath(path)
+        _bpf.obj_pin(self.fd, path, self.what)
+        self._pin_path = path
+
+    def unpin(self) -> None:
+        """Remove the pin made by :meth:`pin` (or the loader's pin path)."""
+        if self._pin_path is None:
+            raise PinError(f"{self.what} is not pinned by this object")
+        try:
+            os.unlink(self._pin_path)
+        except OSError as exc:
+            raise PinError(f"unpinning {self.what} from {self._pin_path}",
+                           errno=exc.errno) from exc
+        self._pin_path = None
+
+    def freeze(self) -> None:
+        """Make the map read-only for user space (Linux 5.2)."""
+        _bpf.map_freeze(self.fd, self.what)
+
+
+def _as_map_type(value: int) -> MapType | int:
+    try:
+        return MapType(value)
+    except ValueError:
+        return value
+
+
+def _size_and_type(spec: int | type[Any]) -> tuple[int, object]:
+    if isinstance(spec, int):
+        return spec, None
+    import ctypes
+
+    return ctypes.sizeof(spec), spec
+
+
+class KeyValueMap(Map):
+    """Lookup, update, delete and iteration, with the dict protocol on top.
+
+    ``m[k]`` is :meth:`get` (raises :class:`KeyNotFound`, a ``KeyError``), ``m[k] = v`` is
+    :meth:`insert`, ``del m[k]`` is :meth:`remove`; ``len(m)``, ``k in m`` and iteration over
+    keys work as on a dict.
+    """
+
+    PER_CPU: ClassVar[bool] = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.PER_CPU:
+            self._stride = (self.value_size + 7) & ~7
+            self._ncpus = possible_cpus()
+            self._buf_size = self._stride * self._ncpus
+        else:
+            self._buf_size = self.value_size
+
+    # --- value encoding (per-CPU aware) -------------------------------------------------------
+
+    def _encode_value(self, value: object) -> bytes:
+        if not self.PER_CPU:
+            return self._value.encode(value)
+        if isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray, str)):
+            if len(value) != self._ncpus:
+                raise MapError(f"{self.what}: a per-CPU value needs {self._ncpus} entries "
+                               f"(one per possible CPU), got {len(value)}")
+            values = list(value)
+        else:
+            values = [value] * self._ncpus
+        pad = bytes(self._stride - self.value_size)
+        return b"".join(self._value.encode(v) + pad for v in values)
+
+    def _decode_value(self, data: bytes) -> Any:
+        if not self.PER_CPU:
+            return self._value.decode(data)
+        s, n = self._stride, self.value_size
+        return [self._value.decode(data[i * s:i * s + n]) for i in range(self._ncpus)]
+
+    def _encode_key(self, key: object) -> bytes:
+        return self._key.encode(key)
+
+    # --- operations ------------------------------------------------------------------------
+
+    def get(self, key: object, flags: int = 0) -> Any:
+        """The value stored at ``key``; raises :class:`KeyNotFound` when there is none."""
+        raw = _bpf.map_lookup(self.fd, self._encode_key(key), self._buf_size, flags, self.what)
+        if raw is None:
+            raise KeyNotFound(f"{self.what} has no key {key!r}", errno=2)
+        return self._decode_value(raw)
+
+    def insert(self, key: object, value: object, flags: int = 0) -> None:
+        """Store ``value`` at ``key``.  ``flags``: 0 (BPF_ANY), 1 (BPF_NOEXIST: only if absent),
+        2 (BPF_EXIST: only if present), 4 (BPF_F_LOCK)."""
+        _bpf.map_update(self.fd, self._encode_key(key), self._encode_value(value), flags,
+                        self.what)
+
+    def remove(self, key: object) -> None:
+        """Delete ``key``; raises :class:`KeyNotFound` when it is absent."""
+        if not _bpf.map_delete(self.fd, self._encode_key(key), self.what):
+            raise KeyNotFound(f"{self.what} has no key {key!r}", errno=2)
+
+    def _raw_keys(self) -> Iterator[bytes]:
+        fd, size = self.fd, self.key_size
+        key = _bpf.map_next_key(fd, None, size, self.what)
+        while key is not None:
+            yield key
+            key = _bpf.map_next_key(fd, key, size, self.what)
+
+    def keys(self) -> Iterator[Any]:
+        """Iterate over the keys (in the kernel's order)."""
+        decode = self._key.decode
+        return (decode(k) for k in self._raw_keys())
+
+    def items(self) -> Iterator[tuple[Any, Any]]:
+        """Iterate over ``(key, value)`` pairs; keys deleted meanwhile are skipped."""
+        decode_key = self._key.decode
+        for raw in self._raw_keys():
+            value = _bpf.map_lookup(self.fd, raw, self._buf_size, 0, self.what)
+            if value is not None:
+                yield decode_key(raw), self._decode_value(value)
+
+    def values(self) -> Iterator[Any]:
+        return (v for _, v in self.items())
+
+    def __getitem__(self, key: object) -> Any:
+        return self.get(key)
+
+    def __setitem__(self, key: object, value: object) -> None:
+        self.insert(key, value)
+
+    def __delitem__(self, key: object) -> None:
+        self.remove(key)
+
+    def __contains__(self, key: object) -> bool:
+        raw = _bpf.map_lookup(self.fd, self._encode_key(key), self._buf_size, 0, self.what)
+        return raw is not None
+
+    def __iter__(self) -> Iterator[Any]:
+        return self.keys()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self._raw_keys())
+
+
+class ArrayMap(KeyValueMap):
+    """Arrays: u32 indices ``0 .. max_entries-1``, every index always present."""
+
+    def _encode_key(self, key: object) -> bytes:
+        if isinstance(key, int) and not isinstance(key, bool):
+            if not 0 <= key < self.max_entries:
+                raise IndexOutOfBounds(
+                    f"{self.what}: index {key} is out of bounds (max_entries "
+                    f"{self.max_entries})"
+                )
+        return self._key.encode(key)
+
+    def set(self, index: int, value: object, flags: int = 0) -> None:
+        """Store ``value`` at ``index``."""
+        self.insert(index, value, flags)
+
+    def remove(self, key: object) -> None:
+        raise MapError(f"{self.what}: array elements cannot be deleted, only overwritten")
+
+    def keys(self) -> Iterator[int]:
+        return iter(range(self.max_entries))
+
+    def _raw_keys(self) -> Iterator[bytes]:
+        return (self._key.encode(i) for i in range(self.max_entries))
+
+    def __len__(self) -> int:
+        return self.max_entries
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, int) and 0 <= key < self.max_entries

@@ -1,0 +1,211 @@
+"""The Program base class shared by every program family."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from types import TracebackType
+from typing import ClassVar, TypeVar
+
+from .._native import bpf as _bpf
+from .._native.fd import OwnedFd
+from .._native.object import ProgramSpec
+from ..errors import NotLoadedError, PinError, ProgramError
+from ..info import ProgramInfo
+from ..links import Link, LinkId, LinkSet
+from ..types import ProgramType
+
+P = TypeVar("P", bound="Program")
+LoadFn = Callable[[], OwnedFd]
+
+#: Kernel program type -> the class the loader builds (filled by ``__init_subclass__``).
+PROGRAM_CLASSES: dict[int, type[Program]] = {}
+
+
+class Program:
+    """A program of an eBPF object.  It has no descriptor until :meth:`load`.
+
+    Subclasses set ``PROGRAM_TYPE`` and add ``attach``/``detach`` for their attach target.
+    Every program is a context manager: leaving the block unloads it (detaching its tracked
+    links).
+    """
+
+    PROGRAM_TYPE: ClassVar[ProgramType] = ProgramType.UNSPEC
+    #: The first Linux release that runs this program type.
+    MIN_KERNEL: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "PROGRAM_TYPE" in cls.__dict__:
+            PROGRAM_CLASSES.setdefault(cls.PROGRAM_TYPE, cls)
+
+    def __init__(
+        self,
+        name: str,
+        section: str = "",
+        *,
+        loader: LoadFn | None = None,
+        fd: OwnedFd | None = None,
+    ) -> None:
+        self.name = name
+        self.section = section
+        self._loader = loader
+        self._fd = fd
+        self._links = LinkSet(f"{type(self).__name__} {name!r}")
+        self._pin_path: str | None = None
+
+    def __repr__(self) -> str:
+        state = "loaded" if self._fd is not None else "not loaded"
+        return f"<{type(self).__name__} {self.name!r} section={self.section!r} {state}>"
+
+    @property
+    def what(self) -> str:
+        return f"program {self.name!r}"
+
+    # --- lifetime -------------------------------------------------------------------------
+
+    @property
+    def loaded(self) -> bool:
+        return self._fd is not None
+
+    def load(self) -> None:
+        """Load the program into the kernel (the verifier runs now).
+
+        Raises :class:`ProgramError` with the verifier log when the kernel rejects it.
+        """
+        if self._fd is not None:
+            raise ProgramError(f"{self.what} is already loaded")
+        if self._loader is None:
+            raise ProgramError(f"{self.what} has no object to load from (opened from a pin "
+                               "or an id; it was loaded already and then unloaded)")
+        self._fd = self._loader()
+
+    def unload(self) -> None:
+        """Detach every link this program still tracks, then release its descriptor.
+
+        Links handed out by :meth:`take_link` are not detached.  The kernel frees the program
+        once nothing else (a pin, a link, a prog array) holds it.
+        """
+        try:
+            self._links.detach_all()
+        finally:
+            fd, self._fd = self._fd, None
+            if fd is not None:
+                fd.close()
+
+    def close(self) -> None:
+        """Same as :meth:`unload`; safe to call twice."""
+        self.unload()
+
+    def __enter__(self: P) -> P:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.unload()
+
+    # --- descriptor -------------------------------------------------------------------------
+
+    def _owned(self) -> OwnedFd:
+        if self._fd is None:
+            raise NotLoadedError(f"{self.what} is not loaded; call load() first")
+        return self._fd
+
+    @property
+    def fd(self) -> int:
+        """The program's file descriptor; raises :class:`NotLoadedError` before ``load()``."""
+        return self._owned().fd
+
+    def fileno(self) -> int:
+        return self.fd
+
+    # --- links ------------------------------------------------------------------------------
+
+    def _track(self, link: Link) -> LinkId:
+        return self._links.add(link)
+
+    def detach(self, link_id: LinkId) -> None:
+        """Detach the attachment ``link_id`` returned by ``attach()``."""
+        self._links.pop(link_id).detach()
+
+    def take_link(self, link_id: LinkId) -> Link:
+        """Take ownership of a link: the program no longer tracks it, and it detaches when you
+        ``close()`` it or leave its ``with`` block (not when the program is unloaded)."""
+        return self._links.pop(link_id)
+
+    # --- metadata and pinning ----------------------------------------------------------------
+
+    def info(self) -> ProgramInfo:
+        """Metadata from the kernel (Linux 4.13)."""
+        return ProgramInfo.from_fd(self.fd, self.what)
+
+    def pin(self, path: str | os.PathLike[str]) -> None:
+        """Pin the program in bpffs: it stays loaded after this process lets go of it.
+
+        The directories of ``path`` must exist on a mounted bpffs.
+        """
+        path = os.fspath(path)
+        _bpf.obj_pin(self.fd, path, self.what)
+        self._pin_path = path
+
+    def unpin(self) -> None:
+        """Remove the pin made by :meth:`pin`."""
+        if self._pin_path is None:
+            raise PinError(f"{self.what} is not pinned by this object")
+        try:
+            os.unlink(self._pin_path)
+        except OSError as exc:
+            raise PinError(f"unpinning {self.what} from {self._pin_path}",
+                           errno=exc.errno) from exc
+        self._pin_path = None
+
+    @classmethod
+    def _check_type(cls, fd: OwnedFd, where: str) -> ProgramInfo:
+        try:
+            info = ProgramInfo.from_fd(fd.fd, where)
+        except Exception:
+            fd.close()
+            raise
+        if info.program_type != cls.PROGRAM_TYPE:
+            fd.close()
+            kind = getattr(info.program_type, "name", info.program_type)
+            raise ProgramError(
+                f"{where} is a {kind} program, not {cls.PROGRAM_TYPE.name} ({cls.__name__})"
+            )
+        return info
+
+    @classmethod
+    def from_pin(cls: type[P], path: str | os.PathLike[str]) -> P:
+        """Open a program pinned at ``path``.  Existing links are not adopted (use
+        :class:`~bpf4py.links.PinnedLink` for those); closing it does not unload a pinned
+        program from the kernel."""
+        path = os.fspath(path)
+        fd = _bpf.obj_get(path, "program")
+        info = cls._check_type(fd, f"object pinned at {path}")
+        return cls._adopt(info.name, fd)
+
+    @classmethod
+    def from_program_info(cls: type[P], info: ProgramInfo, name: str) -> P:
+        """A handle to an already loaded program (see :func:`bpf4py.info.loaded_programs`).
+
+        Raises ProgramError when the kernel's program type is not this class's type.
+        """
+        fd = _bpf.fd_by_id("program", info.id)
+        cls._check_type(fd, f"program id {info.id}")
+        return cls._adopt(name, fd)
+
+    @classmethod
+    def _from_spec(cls: type[P], spec: ProgramSpec, loader: LoadFn) -> P:
+        """The program as the loader builds it from the object (subclasses read more of
+        ``spec``, e.g. the expected attach type)."""
+        return cls(spec.name, spec.section, loader=loader)
+
+    @classmethod
+    def _adopt(cls: type[P], name: str, fd: OwnedFd) -> P:
+        fd.what = f"program {name!r}"
+        return cls(name, fd=fd)
+
