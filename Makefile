@@ -1,0 +1,59 @@
+# bpf4py: `make demo` and `make test` do every set-up step on a fresh Debian 12 machine (as root).
+
+PYTHON ?= python3
+VENV   ?= .venv
+VPY    := $(VENV)/bin/python
+APT_PACKAGES := clang llvm libelf-dev zlib1g-dev libc6-dev pkg-config bpftool iproute2 \
+                make gcc python3-dev python3-venv
+
+.PHONY: all setup system-deps venv libbpf demo test test-unit test-kernel typecheck sdist clean
+
+all: setup
+
+setup: system-deps venv
+
+# Debian packages: clang for the BPF target, libelf/zlib for libbpf, bpftool for vmlinux.h,
+# iproute2 for the network-namespace tests.  Installed only when something is missing.
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "run as root (or install:$$missing)"; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml setup.py build_ffi.py libbpf/VERSION libbpf/vendor.py \
+                    $(wildcard src/bpf4py/_native/decl/*.h)
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+libbpf:
+	$(PYTHON) libbpf/vendor.py build
+
+demo: setup
+	$(VPY) examples/packet_counter/demo.py
+
+test: setup
+	$(VPY) -m pytest -ra tests
+
+test-unit: setup
+	$(VPY) -m pytest -ra tests/unit
+
+test-kernel: setup
+	$(VPY) -m pytest -ra tests/kernel
+
+typecheck: setup
+	$(VPY) -m mypy
+
+sdist: setup
+	$(VPY) -m build --sdist --no-isolation --outdir dist .
+
+clean:
+	rm -rf build dist $(VENV) libbpf/build src/*.egg-info tests/bpf/build
+	find src -name '*.so' -delete
