@@ -1,0 +1,186 @@
+"""HashMap / Array and their LRU and per-CPU siblings against the kernel."""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from bpf4py import (
+    Array,
+    ClosedError,
+    Ebpf,
+    HashMap,
+    IndexOutOfBounds,
+    InvalidKeySize,
+    InvalidMapType,
+    InvalidValueSize,
+    KeyNotFound,
+    LruHashMap,
+    MapError,
+    MapType,
+    PerCpuArray,
+    PerCpuHashMap,
+    SocketFilter,
+)
+from bpf4py.maps import possible_cpus
+from tests.packets import udp_packet
+
+
+class FlowKey(ctypes.Structure):
+    _fields_ = [("saddr", ctypes.c_uint32), ("daddr", ctypes.c_uint32),
+                ("sport", ctypes.c_uint16), ("dport", ctypes.c_uint16),
+                ("proto", ctypes.c_uint32)]
+
+
+@pytest.fixture
+def maps(bpf_object: Callable[[str], Path]) -> Iterator[Ebpf]:
+    with Ebpf.load_file(bpf_object("maps")) as ebpf:
+        yield ebpf
+
+
+def test_hash_crud_and_dict_protocol(maps: Ebpf) -> None:
+    m = maps.map("HASH", HashMap)
+    assert (m.key_size, m.value_size, m.max_entries) == (4, 8, 64)
+    assert len(m) == 0 and list(m) == []
+    for k in range(10):
+        m.insert(k, k * k)
+    m[100] = 1 << 63
+    assert m.get(3) == 9 and m[100] == 1 << 63
+    assert len(m) == 11 and 5 in m and 55 not in m
+    assert sorted(m.keys()) == [*range(10), 100]
+    assert dict(m.items()) == {**{k: k * k for k in range(10)}, 100: 1 << 63}
+    assert sorted(m.values()) == sorted([k * k for k in range(10)] + [1 << 63])
+    m.remove(3)
+    del m[4]
+    assert 3 not in m and len(m) == 9
+    with pytest.raises(KeyNotFound) as exc:
+        m[3]
+    assert isinstance(exc.value, KeyError) and exc.value.errno_name == "ENOENT"
+    with pytest.raises(KeyNotFound):
+        m.remove(3)
+    with pytest.raises(KeyError):
+        del m[3]
+    m[-1] = -1  # negative ints are stored as two's complement
+    assert m[0xFFFFFFFF] == 0xFFFFFFFFFFFFFFFF
+
+
+def test_hash_flags_and_full_map(maps: Ebpf) -> None:
+    m = maps.map("HASH", HashMap)
+    m.insert(1, 1)
+    with pytest.raises(MapError) as exc:
+        m.insert(1, 2, flags=1)  # BPF_NOEXIST
+    assert exc.value.errno_name == "EEXIST"
+    with pytest.raises(MapError) as exc:
+        m.insert(2, 2, flags=2)  # BPF_EXIST
+    assert exc.value.errno_name == "ENOENT"
+    for k in range(2, 65):
+        m[k] = k
+    with pytest.raises(MapError, match="max_entries") as exc:
+        m[1000] = 1
+    assert exc.value.errno_name == "E2BIG"
+
+
+def test_wrong_sizes_and_types_are_checked_before_the_syscall(maps: Ebpf) -> None:
+    m = maps.map("HASH", HashMap)
+    with pytest.raises(InvalidKeySize, match="key is 3 bytes, the map's key size is 4 bytes"):
+        m[b"abc"] = 1
+    with pytest.raises(InvalidValueSize, match="value is 2 bytes, the map's value size is 8"):
+        m[1] = b"ab"
+    with pytest.raises(InvalidKeySize):
+        m.get(ctypes.c_uint16(1))
+    with pytest.raises(OverflowError, match="does not fit in 4 bytes"):
+        m[1 << 40] = 1
+    with pytest.raises(TypeError, match="int, bytes or a ctypes object"):
+        m["key"] = 1
+    with pytest.raises(InvalidValueSize, match="is 4 bytes, the map's value size is 8 bytes"):
+        m.typed(value=ctypes.c_uint32)
+    assert isinstance(InvalidKeySize("x"), ValueError)
+
+
+def test_struct_keys_with_ctypes(maps: Ebpf) -> None:
+    flows = maps.map("FLOWS", HashMap).typed(key=FlowKey)
+    key = FlowKey(0x0100007F, 0x0100007F, 1234, 80, 6)
+    flows[key] = 42
+    flows[bytes(FlowKey(1, 2, 3, 4, 17))] = 7  # raw bytes work too
+    got = dict((k.sport, v) for k, v in flows.items())
+    assert got == {1234: 42, 3: 7}
+    assert flows[key] == 42
+
+
+def test_array(maps: Ebpf) -> None:
+    a = maps.map("ARRAY", Array)
+    assert len(a) == 8 and list(a) == list(range(8))
+    assert list(a.values()) == [0] * 8
+    a.set(3, 33)
+    a[7] = 77
+    assert a.get(3) == 33 and a[7] == 77
+    assert dict(a.items())[7] == 77
+    with pytest.raises(IndexOutOfBounds, match="index 8 is out of bounds"):
+        a[8] = 1
+    with pytest.raises(IndexError):
+        a.get(100)
+    with pytest.raises(MapError, match="cannot be deleted"):
+        del a[0]
+    assert 7 in a and 8 not in a
+
+
+def test_per_cpu_values(maps: Ebpf) -> None:
+    ncpu = possible_cpus()
+    arr = maps.map("PERCPU", PerCpuArray)
+    arr[1] = 5  # broadcast
+    assert arr[1] == [5] * ncpu
+    arr[2] = list(range(ncpu))
+    assert arr[2] == list(range(ncpu))
+    with pytest.raises(MapError, match=f"needs {ncpu} entries"):
+        arr[0] = [1] * (ncpu + 1)
+    h = maps.map("PERCPU_HASH", PerCpuHashMap)
+    h[9] = [7] * ncpu
+    assert dict(h.items()) == {9: [7] * ncpu}
+
+
+def test_lru_evicts(maps: Ebpf) -> None:
+    lru = maps.map("LRU", LruHashMap)
+    for k in range(50):
+        lru[k] = k
+    assert 0 < len(lru) <= 50
+    assert 49 in lru  # the newest survives
+
+
+def test_values_written_by_a_program(maps: Ebpf) -> None:
+    prog = maps.program("fill_hash", SocketFilter)
+    prog.load()
+    pkt = udp_packet(b"x" * 10)
+    for _ in range(3):
+        prog.test_run(data_in=pkt)
+    assert dict(maps.map("HASH").items()) == {len(pkt) - 14: 3}
+
+
+def test_map_info_and_from_id(maps: Ebpf) -> None:
+    m = maps.map("HASH", HashMap)
+    info = m.info()
+    assert info.map_type == MapType.HASH and info.name == "HASH"
+    assert (info.key_size, info.value_size, info.max_entries) == (4, 8, 64)
+    m[5] = 6
+    with HashMap.from_id(info.id) as again:
+        assert again[5] == 6 and again.name == "HASH"
+    with pytest.raises(InvalidMapType, match="is of type HASH; Array takes ARRAY"):
+        Array.from_id(info.id)
+
+
+def test_standalone_create_and_close(tmp_path: Path) -> None:
+    with HashMap.create(ctypes.c_uint32, ctypes.c_uint64, 16, name="standalone") as m:
+        m[1] = 2
+        assert m[1] == 2
+        assert m.info().name == "standalone"
+    with pytest.raises(ClosedError, match="map 'standalone' is closed"):
+        m[1]
+    m.close()  # twice is fine
+    arr = Array.create(4, 4, 2)
+    arr.freeze()
+    with pytest.raises(MapError) as exc:
+        arr[0] = 1
+    assert exc.value.errno_name == "EPERM"
+    arr.close()
