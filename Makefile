@@ -37,7 +37,7 @@ libbpf:
 	$(PYTHON) libbpf/vendor.py build
 
 demo: setup
-	$(VPY) examples/packet_counter/demo.py
+	$(VPY) -m bpf4py.demo
 
 test: setup
 	$(VPY) -m pytest -ra tests

@@ -20,6 +20,8 @@ from bpf4py.fs import cgroup2_mount, ensure_bpffs
 
 HERE = Path(__file__).resolve().parent
 BPF_SRC = HERE / "bpf"
+# The demo's program is bundled in the package; the tests drive it too.
+DEMO_SRC = HERE.parent / "src" / "bpf4py" / "demo"
 BPF_BUILD = BPF_SRC / "build"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -57,11 +59,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
 
 @pytest.fixture(scope="session")
 def bpf_object() -> Callable[[str], Path]:
-    """``bpf_object("socket_counter")`` compiles tests/bpf/socket_counter.bpf.c (cached)."""
+    """``bpf_object("maps")`` compiles tests/bpf/maps.bpf.c (or the demo's program of that
+    name) and returns the object's path; compiled once, cached in tests/bpf/build."""
 
     def build(name: str) -> Path:
-        return compile_program(BPF_SRC / f"{name}.bpf.c", BPF_BUILD / f"{name}.bpf.o",
-                               vmlinux_dir=BPF_BUILD)
+        src = BPF_SRC / f"{name}.bpf.c"
+        if not src.exists():
+            src = DEMO_SRC / f"{name}.bpf.c"
+        return compile_program(src, BPF_BUILD / f"{name}.bpf.o", vmlinux_dir=BPF_BUILD)
 
     return build
 

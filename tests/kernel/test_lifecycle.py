@@ -16,7 +16,7 @@ def fd_count() -> int:
 
 
 def test_1000_load_close_cycles_leave_fd_count_unchanged(bpf_object: Callable[[str], Path]) -> None:
-    data = bpf_object("socket_counter").read_bytes()
+    data = bpf_object("packet_counter").read_bytes()
     # Warm up (imports, the possible-CPU cache, libbpf's feature probes).
     with Ebpf.load(data) as ebpf:
         ebpf.program("count_packets").load()
@@ -34,7 +34,7 @@ def test_1000_load_close_cycles_leave_fd_count_unchanged(bpf_object: Callable[[s
 
 
 def test_objects_dropped_without_close_are_released_by_gc(bpf_object: Callable[[str], Path]) -> None:
-    data = bpf_object("socket_counter").read_bytes()
+    data = bpf_object("packet_counter").read_bytes()
     gc.collect()
     before = fd_count()
     for _ in range(50):

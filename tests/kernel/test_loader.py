@@ -131,7 +131,7 @@ def test_verifier_rejection_carries_the_log(bpf_object: Build) -> None:
 
 def test_verifier_log_level_still_loads(bpf_object: Build) -> None:
     loader = EbpfLoader().verifier_log_level(VerifierLogLevel.DEBUG | VerifierLogLevel.STATS)
-    with loader.load_file(bpf_object("socket_counter")) as ebpf:
+    with loader.load_file(bpf_object("packet_counter")) as ebpf:
         ebpf.program("count_packets").load()
 
 
@@ -156,13 +156,13 @@ def test_not_an_elf_object(tmp_path: Path) -> None:
 
 
 def test_truncated_object(bpf_object: Build) -> None:
-    data = bpf_object("socket_counter").read_bytes()
+    data = bpf_object("packet_counter").read_bytes()
     with pytest.raises(ObjectError):
         Ebpf.load(data[: len(data) // 2], "truncated")
 
 
 def test_lookup_errors_and_closed_object(bpf_object: Build) -> None:
-    ebpf = Ebpf.load_file(bpf_object("socket_counter"))
+    ebpf = Ebpf.load_file(bpf_object("packet_counter"))
     with pytest.raises(ProgramError, match="no program 'nope'.*count_packets"):
         ebpf.program("nope")
     with pytest.raises(MapError, match="no map 'nope'.*COUNTS"):
@@ -191,7 +191,7 @@ def test_take_map_outlives_the_object(bpf_object: Build) -> None:
 
 
 def test_unloaded_program_can_load_again(bpf_object: Build) -> None:
-    with Ebpf.load_file(bpf_object("socket_counter")) as ebpf:
+    with Ebpf.load_file(bpf_object("packet_counter")) as ebpf:
         prog = ebpf.program("count_packets", SocketFilter)
         prog.load()
         first = prog.info().id

@@ -18,7 +18,7 @@ Build = Callable[[str], Path]
 
 def test_program_pin_survives_the_loading_object(bpf_object: Build, bpffs: Path) -> None:
     path = bpffs / "count_packets"
-    with Ebpf.load_file(bpf_object("socket_counter")) as ebpf:
+    with Ebpf.load_file(bpf_object("packet_counter")) as ebpf:
         prog = ebpf.program("count_packets", SocketFilter)
         prog.load()
         prog.pin(path)
@@ -33,7 +33,7 @@ def test_program_pin_survives_the_loading_object(bpf_object: Build, bpffs: Path)
 
 
 def test_program_unpin(bpf_object: Build, bpffs: Path) -> None:
-    with Ebpf.load_file(bpf_object("socket_counter")) as ebpf:
+    with Ebpf.load_file(bpf_object("packet_counter")) as ebpf:
         prog = ebpf.program("count_packets", SocketFilter)
         prog.load()
         with pytest.raises(PinError, match="not pinned"):
@@ -51,7 +51,7 @@ def test_from_pin_checks_the_program_type(bpf_object: Build, bpffs: Path) -> Non
     class Xdp(Program):  # a stand-in class of another type
         PROGRAM_TYPE = ProgramType.XDP
 
-    with Ebpf.load_file(bpf_object("socket_counter")) as ebpf:
+    with Ebpf.load_file(bpf_object("packet_counter")) as ebpf:
         prog = ebpf.program("count_packets")
         prog.load()
         prog.pin(bpffs / "sf")
@@ -65,7 +65,7 @@ def test_from_pin_checks_the_program_type(bpf_object: Build, bpffs: Path) -> Non
 
 
 def test_from_program_info(bpf_object: Build) -> None:
-    with Ebpf.load_file(bpf_object("socket_counter")) as ebpf:
+    with Ebpf.load_file(bpf_object("packet_counter")) as ebpf:
         prog = ebpf.program("count_packets", SocketFilter)
         prog.load()
         info = prog.info()

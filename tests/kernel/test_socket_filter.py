@@ -29,7 +29,7 @@ class Counters(ctypes.Structure):
 
 @pytest.fixture
 def counter(bpf_object: Callable[[str], Path]) -> Iterator[Ebpf]:
-    with Ebpf.load_file(bpf_object("socket_counter")) as ebpf:
+    with Ebpf.load_file(bpf_object("packet_counter")) as ebpf:
         yield ebpf
 
 
@@ -93,7 +93,7 @@ def test_counts_tcp_segments(counter: Ebpf) -> None:
 
 def test_drop_protocol_global_drops_udp(bpf_object: Callable[[str], Path]) -> None:
     loader = EbpfLoader().override_global("drop_protocol", UDP)
-    with loader.load_file(bpf_object("socket_counter")) as ebpf:
+    with loader.load_file(bpf_object("packet_counter")) as ebpf:
         prog = ebpf.program("count_packets", SocketFilter)
         prog.load()
         server, client = udp_pair()
@@ -110,7 +110,7 @@ def test_attachment_survives_the_program_object(bpf_object: Callable[[str], Path
     loader = EbpfLoader().override_global("drop_protocol", UDP)
     server, client = udp_pair()
     with server, client:
-        with loader.load_file(bpf_object("socket_counter")) as ebpf:
+        with loader.load_file(bpf_object("packet_counter")) as ebpf:
             prog = ebpf.program("count_packets", SocketFilter)
             prog.load()
             prog.attach(server.fileno())  # an int fd works too
@@ -123,8 +123,8 @@ def test_attachment_survives_the_program_object(bpf_object: Callable[[str], Path
 
 def test_attach_replaces_the_current_filter(bpf_object: Callable[[str], Path]) -> None:
     dropping = EbpfLoader().override_global("drop_protocol", UDP)
-    with dropping.load_file(bpf_object("socket_counter")) as drop, \
-            Ebpf.load_file(bpf_object("socket_counter")) as count:
+    with dropping.load_file(bpf_object("packet_counter")) as drop, \
+            Ebpf.load_file(bpf_object("packet_counter")) as count:
         dropper = drop.program("count_packets", SocketFilter)
         counter = count.program("count_packets", SocketFilter)
         dropper.load()
@@ -178,7 +178,7 @@ def test_test_run_on_crafted_packets(counter: Ebpf) -> None:
 
 def test_test_run_with_drop_global(bpf_object: Callable[[str], Path]) -> None:
     with EbpfLoader().override_global("drop_protocol", TCP).load_file(
-            bpf_object("socket_counter")) as ebpf:
+            bpf_object("packet_counter")) as ebpf:
         prog = ebpf.program("count_packets", SocketFilter)
         prog.load()
         assert prog.test_run(data_in=tcp_packet(b"z")).return_value == 0

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* A socket filter that counts packets and bytes per IP protocol, and drops the protocol
+/* The demo's program (python -m bpf4py.demo), also driven by the tests.
+ * A socket filter that counts packets and bytes per IP protocol, and drops the protocol
  * named by the global `drop_protocol` (0: drop nothing). */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
+#include <linux/if_packet.h>
 #include <stddef.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -43,6 +45,9 @@ int count_packets(struct __sk_buff *skb)
     __u32 key;
     struct counters *c, fresh = {};
 
+    /* A packet socket on loopback sees each packet leave and arrive: count arrivals only. */
+    if (skb->pkt_type == PACKET_OUTGOING)
+        return skb->len;
     if (skb->protocol != bpf_htons(ETH_P_IP))
         return skb->len;
     if (bpf_skb_load_bytes_relative(skb, offsetof(struct iphdr, protocol), &proto, 1,
