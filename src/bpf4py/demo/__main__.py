@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from bpf4py import Ebpf, EbpfLoader, HashMap, SocketFilter
+from bpf4py import Array, Ebpf, EbpfLoader, HashMap, SocketFilter
 from bpf4py.clang import compile_program
 from bpf4py.demo import program_source
 
@@ -105,7 +105,7 @@ def count_loopback(obj: Path, seconds: float) -> None:
                 stop.set()
                 traffic.join()
             SocketFilter.detach(sniffer)
-        totals = ebpf.map("TOTALS")
+        totals = ebpf.map("TOTALS", Array)
         print(f"   total packets seen by the filter: {totals[0]}")
 
 
@@ -135,7 +135,8 @@ def drop_udp(obj: Path) -> None:
                     pass
                 state = "attached" if attached else "detached"
                 print(f"   filter {state}: sent 5 datagrams, received {got}")
-        print(f"   datagrams dropped by the program: {ebpf.map('TOTALS')[1]}")
+        dropped = ebpf.map("TOTALS", Array)[1]
+        print(f"   datagrams dropped by the program: {dropped}")
 
 
 def main(argv: list[str] | None = None) -> int:

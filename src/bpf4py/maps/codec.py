@@ -43,7 +43,7 @@ class Codec:
         if isinstance(obj, (bytes, bytearray, memoryview)):
             data = bytes(obj)
         elif isinstance(obj, (ctypes.Structure, ctypes.Union, ctypes.Array, ctypes._SimpleCData)):
-            data = bytes(obj)  # type: ignore[call-overload]
+            data = bytes(obj)
         else:
             raise TypeError(
                 f"{self.map_what}: a {self.role} must be an int, bytes or a ctypes object, "

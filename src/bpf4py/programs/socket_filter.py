@@ -66,7 +66,7 @@ class SocketFilter(TestRun):
                     f"attaching socket filter {self.name!r} to a socket")
 
     @staticmethod
-    def detach(socket: object) -> None:  # type: ignore[override]
+    def detach(socket: object) -> None:
         """Clear the socket's filter slot, whichever program filled it.
 
         The program need not be loaded in this process.
