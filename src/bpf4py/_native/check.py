@@ -38,10 +38,8 @@ def error(
 ) -> _E:
     """An instance of ``cls`` for a failure with errno; with ``mix``, also an instance of the
     matching builtin (``PermissionError`` for EPERM, ...)."""
-    if code >= LIBBPF_ERRNO_BASE:
-        hint = hint or f"libbpf: {libbpf_strerror(code)}"
-    else:
-        hint = hint or _HINTS.get(code)
+    general = f"libbpf: {libbpf_strerror(code)}" if code >= LIBBPF_ERRNO_BASE else _HINTS.get(code)
+    hint = "; ".join(h for h in (general, hint) if h) or None
     kind = with_builtin(cls, code) if mix else cls
     return kind(what, errno=code, hint=hint, **extra)
 
