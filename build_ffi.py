@@ -8,7 +8,6 @@ vendored release built as a static PIC ``libbpf.a`` by ``libbpf/vendor.py``; set
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shlex
@@ -31,15 +30,6 @@ def _version() -> str:
     if not match:
         raise RuntimeError("src/bpf4py/_version.py has no __version__")
     return match.group(1)
-
-
-def _vendor_module():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("bpf4py_libbpf_vendor", ROOT / "libbpf" / "vendor.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _pkg_config(*args: str) -> str:
@@ -76,7 +66,9 @@ def _link_args() -> dict[str, list[str]]:
             "libraries": [f[2:] for f in libs if f.startswith("-l")],
             "extra_objects": [],
         }
-    vendor = _vendor_module()
+    sys.path.insert(0, str(ROOT))
+    from libbpf import vendor
+
     try:
         built = vendor.build()
     except vendor.VendorError as exc:

@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from libbpf import vendor
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_vendor() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("vendor_under_test", ROOT / "libbpf" / "vendor.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-vendor = load_vendor()
 
 
 def test_pin_is_libbpf_1_7_0() -> None:
