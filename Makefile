@@ -6,7 +6,7 @@ VPY    := $(VENV)/bin/python
 APT_PACKAGES := clang llvm libelf-dev zlib1g-dev libc6-dev pkg-config bpftool iproute2 \
                 make gcc python3-dev python3-venv
 
-.PHONY: all setup system-deps venv libbpf demo test test-unit test-kernel typecheck sdist clean
+.PHONY: all setup system-deps venv libbpf demo test test-unit test-kernel fuzz typecheck sdist clean
 
 all: setup
 
@@ -47,6 +47,10 @@ test-unit: setup
 
 test-kernel: setup
 	$(VPY) -m pytest -ra tests/kernel
+
+# A long fuzzing run (make test runs 300 inputs per target).
+fuzz: setup
+	BPF4PY_FUZZ_EXAMPLES=$${BPF4PY_FUZZ_EXAMPLES:-20000} $(VPY) -m pytest -q tests/reliability/test_fuzz.py
 
 typecheck: setup
 	$(VPY) -m mypy
