@@ -114,3 +114,16 @@ def test_pin_by_name_uses_the_default_directory(bpf_object: Build, bpffs: Path) 
 def test_pin_directory_not_on_bpffs(bpf_object: Build, tmp_path: Path) -> None:
     with pytest.raises(PinError, match="is not on a bpffs"):
         EbpfLoader().map_pin_path("HASH", tmp_path / "x").load_file(bpf_object("maps"))
+
+
+def test_default_pin_directory_gets_bpffs_mounted(bpf_object: Build, tmp_path: Path) -> None:
+    from bpf4py.fs import is_bpffs
+
+    pins = tmp_path / "pins"
+    assert not is_bpffs(str(pins))
+    try:
+        with EbpfLoader().default_map_pin_directory(pins).load_file(bpf_object("maps")):
+            assert is_bpffs(str(pins))  # mounted by the loader
+            assert (pins / "PINNED").exists()
+    finally:
+        subprocess.run(["umount", str(pins)], check=False)
