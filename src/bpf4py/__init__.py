@@ -44,14 +44,31 @@ from .maps import (
     Map,
     PerCpuArray,
     PerCpuHashMap,
+    ProgramArray,
+    SockHash,
+    SockMap,
 )
-from .programs import Program, SocketFilter, TestRunOptions, TestRunResult
+from .programs import (
+    CgroupAttachMode,
+    CgroupSkb,
+    CgroupSkbAttachType,
+    Program,
+    SkMsg,
+    SkSkb,
+    SkSkbKind,
+    SocketFilter,
+    TestRunOptions,
+    TestRunResult,
+)
 from .types import AttachType, MapType, ProgramType
 
 __all__ = [
     "Array",
     "AttachType",
     "BpfError",
+    "CgroupAttachMode",
+    "CgroupSkb",
+    "CgroupSkbAttachType",
     "ClosedError",
     "Ebpf",
     "EbpfLoader",
@@ -80,9 +97,15 @@ __all__ = [
     "PinError",
     "PinnedLink",
     "Program",
+    "ProgramArray",
     "ProgramError",
     "ProgramInfo",
     "ProgramType",
+    "SkMsg",
+    "SkSkb",
+    "SkSkbKind",
+    "SockHash",
+    "SockMap",
     "SocketFilter",
     "TestRunOptions",
     "TestRunResult",

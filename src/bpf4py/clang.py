@@ -58,7 +58,8 @@ def vmlinux_header(directory: str | os.PathLike[str]) -> Path:
         text = subprocess.run([tool, "btf", "dump", "file", str(btf), "format", "c"],
                               check=True, capture_output=True, text=True).stdout
     except FileNotFoundError:
-        raise CompileError("bpftool is needed to generate vmlinux.h (apt install bpftool)")
+        raise CompileError("bpftool is needed to generate vmlinux.h (apt install bpftool)") \
+            from None
     except subprocess.CalledProcessError as exc:
         raise CompileError("bpftool could not dump the kernel's BTF", exc.stderr) from None
     out.parent.mkdir(parents=True, exist_ok=True)

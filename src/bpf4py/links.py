@@ -7,9 +7,12 @@ detaches a link too, but only as a safety net (a warning is logged when that hap
 second of creation: keep a reference to links you mean to keep).
 
 BPF links (:class:`FdLink`, Linux 5.7+ for cgroups, 6.10+ for sockmaps) can be pinned in bpffs
-and outlive the process::
+and outlive the process; attachments made with ``BPF_PROG_ATTACH`` (:class:`ProgAttachLink`,
+e.g. a cgroup program in single-program mode) cannot::
 
-    link = prog.take_link(prog.attach("/sys/fs/cgroup/unified/app", CgroupSkbAttachType.EGRESS))
+    link_id = prog.attach("/sys/fs/cgroup/unified/app", CgroupSkbAttachType.EGRESS,
+                          CgroupAttachMode.ALLOW_MULTIPLE)   # a BPF link
+    link = prog.take_link(link_id)
     pinned = link.pin("/sys/fs/bpf/egress_link")     # survives this process
     ...
     PinnedLink.from_pin("/sys/fs/bpf/egress_link").unpin().detach()
@@ -17,6 +20,7 @@ and outlive the process::
 
 from __future__ import annotations
 
+import errno
 import itertools
 import logging
 import os
@@ -27,8 +31,9 @@ from dataclasses import dataclass, field
 from types import TracebackType
 
 from ._native import bpf as _bpf
+from ._native.check import ENOTSUPP
 from ._native.fd import OwnedFd
-from .errors import LinkError, PinError
+from .errors import LinkError, PinError, ProgramError
 from .info import LinkInfo
 
 logger = logging.getLogger("bpf4py.links")
@@ -109,6 +114,12 @@ class ProgAttachLink(Link):
         def detach() -> None:
             try:
                 _bpf.prog_detach(prog.fd, target.fd, attach_type, what)
+            except ProgramError as exc:
+                # ENOENT: nothing of ours is attached any more (the cgroup was removed, or
+                # a single-program slot was replaced or emptied): already detached.
+                if exc.errno != errno.ENOENT:
+                    raise
+                logger.debug("%s was already detached", what)
             finally:
                 prog.close()
                 target.close()
@@ -129,7 +140,7 @@ class FdLink(Link):
             try:
                 _bpf.link_detach(fd.fd, what)
             except LinkError as exc:
-                if exc.errno not in (95, 524):  # EOPNOTSUPP/ENOTSUPP: closing detaches
+                if exc.errno not in (errno.EOPNOTSUPP, ENOTSUPP):  # closing detaches
                     raise
             finally:
                 fd.close()

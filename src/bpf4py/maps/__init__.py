@@ -14,6 +14,8 @@ from ..types import MapType
 from .array import Array, PerCpuArray
 from .base import MAP_CLASSES, Map, possible_cpus
 from .hash_map import HashMap, LruHashMap, LruPerCpuHashMap, PerCpuHashMap
+from .program_array import ProgramArray
+from .sock import SockHash, SockMap
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
@@ -28,5 +30,8 @@ __all__ = [
     "MapType",
     "PerCpuArray",
     "PerCpuHashMap",
+    "ProgramArray",
+    "SockHash",
+    "SockMap",
     "possible_cpus",
 ]

@@ -12,6 +12,10 @@ import pkgutil
 
 from ..types import ProgramType
 from .base import PROGRAM_CLASSES, Program
+from .cgroup import CgroupAttachMode
+from .cgroup_skb import CgroupSkb, CgroupSkbAttachType
+from .sk_msg import SkMsg
+from .sk_skb import SkSkb, SkSkbKind
 from .socket_filter import SocketFilter
 from .test_run import TestRunOptions, TestRunResult
 
@@ -20,8 +24,14 @@ for _module in pkgutil.iter_modules(__path__):
 
 __all__ = [
     "PROGRAM_CLASSES",
+    "CgroupAttachMode",
+    "CgroupSkb",
+    "CgroupSkbAttachType",
     "Program",
     "ProgramType",
+    "SkMsg",
+    "SkSkb",
+    "SkSkbKind",
     "SocketFilter",
     "TestRunOptions",
     "TestRunResult",
