@@ -177,3 +177,25 @@ def test_attach_errors(sk_msg_obj: Ebpf) -> None:
         loaded(sk_msg_obj, "drop_msg").attach(intercept_egress)
     assert exc.value.errno_name == "EBUSY"
     assert SkMsg.MIN_KERNEL == "4.17"
+
+
+def test_program_pin_from_pin_from_program_info_and_info(sk_msg_obj: Ebpf, bpffs: Path,
+                                                         tcp: Callable[[], Conn]) -> None:
+    from bpf4py import ProgramType
+
+    prog = loaded(sk_msg_obj, "drop_msg")
+    info = prog.info()
+    assert info.program_type == ProgramType.SK_MSG and info.name == "drop_msg"
+    prog.pin(bpffs / "drop_msg")
+    prog.unload()  # the pin keeps the program in the kernel
+    hash_map = sk_msg_obj.map("INTERCEPT_EGRESS", SockHash)
+    with SkMsg.from_pin(bpffs / "drop_msg") as pinned:
+        assert pinned.info().id == info.id
+        link_id = pinned.attach(hash_map)
+        conn = tcp()
+        hash_map.insert(port(conn.client), conn.client)
+        assert drop_is_active(conn)  # the re-adopted program runs
+        pinned.detach(link_id)
+    with SkMsg.from_program_info(info, "again") as again:
+        assert again.info().tag == info.tag
+    (bpffs / "drop_msg").unlink()
