@@ -380,3 +380,59 @@ def probe_program_type(prog_type: int) -> bool:
 def probe_map_type(map_type: int) -> bool:
     ret = lib.libbpf_probe_bpf_map_type(map_type, ffi.NULL)
     return bool(check(ret, BpfError, "probing a map type"))
+
+
+# --- batch operations (Linux 5.6) and maps without keys ---------------------------------------
+
+
+def map_lookup_batch(
+    fd: int,
+    position: bytes | None,
+    keys: bytearray,
+    values: bytearray,
+    count: int,
+    delete: bool,
+    what: str,
+) -> tuple[int, bytes | None]:
+    """Read (with ``delete``: read and delete) up to ``count`` entries into ``keys`` and
+    ``values``, starting at ``position`` (None: the beginning of the map).
+
+    Returns the number of entries read and the position of the next call, None once the map
+    has no more.  ENOSPC (``count`` smaller than a hash bucket, nothing read) and ENOTSUPP (no
+    batch operations for this map type) raise MapError like every other failure.
+    """
+    # The kernel's batch position is a key, or a u32 bucket index for hash maps.
+    out_batch = bytearray(max(len(keys) // count, 8))
+    n = ffi.new("__u32 *", count)
+    call = lib.bpf_map_lookup_and_delete_batch if delete else lib.bpf_map_lookup_batch
+    ret = call(fd, position if position is not None else ffi.NULL, ffi.from_buffer(out_batch),
+               ffi.from_buffer(keys), ffi.from_buffer(values), n, ffi.NULL)
+    if ret == 0:
+        return int(n[0]), bytes(out_batch)
+    if ret == -E.ENOENT:
+        return int(n[0]), None
+    doing = "reading and deleting" if delete else "reading"
+    hint = "a hash bucket holds more entries than the batch" if -ret == E.ENOSPC else None
+    raise error(MapError, f"{doing} {what} in batches", -ret, hint)
+
+
+def map_update_batch(fd: int, keys: bytes, values: bytes, count: int, what: str) -> None:
+    """Store ``count`` entries (``keys`` and ``values`` back to back) with one syscall."""
+    n = ffi.new("__u32 *", count)
+    ret = lib.bpf_map_update_batch(fd, keys, values, n, ffi.NULL)
+    if ret < 0:
+        code = -ret
+        hint = "the map is full (max_entries reached)" if code == E.E2BIG else None
+        raise error(MapError, f"updating {what} in a batch ({n[0]} of {count} entries stored)",
+                    code, hint)
+
+
+def map_lookup_keyless(fd: int, value: bytearray, flags: int, doing: str, what: str) -> bool:
+    """A lookup with no key (queue/stack peek, bloom filter query): the kernel fills ``value``
+    (queue, stack) or reads it (bloom filter).  False on ENOENT (empty, or not in the filter)."""
+    ret = lib.bpf_map_lookup_elem_flags(fd, ffi.NULL, ffi.from_buffer(value), flags)
+    if ret == 0:
+        return True
+    if ret == -E.ENOENT:
+        return False
+    raise error(MapError, f"{doing} {what}", -ret)

@@ -13,8 +13,11 @@ import pkgutil
 from ..types import MapType
 from .array import Array, PerCpuArray
 from .base import MAP_CLASSES, Map, possible_cpus
+from .bloom_filter import BloomFilter
 from .hash_map import HashMap, LruHashMap, LruPerCpuHashMap, PerCpuHashMap
+from .lpm_trie import LpmTrie
 from .program_array import ProgramArray
+from .queue_stack import Queue, Stack
 from .sock import SockHash, SockMap
 
 for _module in pkgutil.iter_modules(__path__):
@@ -23,7 +26,9 @@ for _module in pkgutil.iter_modules(__path__):
 __all__ = [
     "MAP_CLASSES",
     "Array",
+    "BloomFilter",
     "HashMap",
+    "LpmTrie",
     "LruHashMap",
     "LruPerCpuHashMap",
     "Map",
@@ -31,7 +36,9 @@ __all__ = [
     "PerCpuArray",
     "PerCpuHashMap",
     "ProgramArray",
+    "Queue",
     "SockHash",
     "SockMap",
+    "Stack",
     "possible_cpus",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, ClassVar, TypeVar
 
@@ -12,6 +12,7 @@ from .._native.fd import OwnedFd
 from ..errors import IndexOutOfBounds, InvalidMapType, KeyNotFound, MapError, PinError
 from ..info import MapInfo
 from ..types import MapType
+from . import batch
 from .codec import Codec, make_codec
 
 M = TypeVar("M", bound="Map")
@@ -220,7 +221,9 @@ class KeyValueMap(Map):
 
     ``m[k]`` is :meth:`get` (raises :class:`KeyNotFound`, a ``KeyError``), ``m[k] = v`` is
     :meth:`insert`, ``del m[k]`` is :meth:`remove`; ``len(m)``, ``k in m`` and iteration over
-    keys work as on a dict.
+    keys work as on a dict.  :meth:`items`, :meth:`keys`, :meth:`values`, :meth:`update`,
+    :meth:`clear` and :meth:`pop_items` move many entries per syscall where the kernel has
+    batch operations for the map type (see :mod:`bpf4py.maps.batch`).
     """
 
     PER_CPU: ClassVar[bool] = False
@@ -285,21 +288,85 @@ class KeyValueMap(Map):
             yield key
             key = _bpf.map_next_key(fd, key, size, self.what)
 
+    def _raw_items(self, values: bool = True) -> Iterator[tuple[bytes, bytes]]:
+        """Every entry as ``(key, value)`` bytes: in batches where the kernel can (Linux 5.6),
+        else key by key (keys deleted meanwhile are skipped).  Without ``values`` the per-key
+        path reads keys only and gives ``b""`` values (some maps iterate but refuse lookups)."""
+        try:
+            yield from batch.lookup(self)
+        except batch.Unsupported:
+            for raw in self._raw_keys():
+                if not values:
+                    yield raw, b""
+                    continue
+                value = _bpf.map_lookup(self.fd, raw, self._buf_size, 0, self.what)
+                if value is not None:
+                    yield raw, value
+
     def keys(self) -> Iterator[Any]:
         """Iterate over the keys (in the kernel's order)."""
         decode = self._key.decode
-        return (decode(k) for k in self._raw_keys())
+        return (decode(k) for k, _ in self._raw_items(values=False))
 
     def items(self) -> Iterator[tuple[Any, Any]]:
-        """Iterate over ``(key, value)`` pairs; keys deleted meanwhile are skipped."""
-        decode_key = self._key.decode
-        for raw in self._raw_keys():
-            value = _bpf.map_lookup(self.fd, raw, self._buf_size, 0, self.what)
-            if value is not None:
-                yield decode_key(raw), self._decode_value(value)
+        """Iterate over ``(key, value)`` pairs, read many per syscall where the kernel can."""
+        decode_key, decode_value = self._key.decode, self._decode_value
+        return ((decode_key(k), decode_value(v)) for k, v in self._raw_items())
 
     def values(self) -> Iterator[Any]:
-        return (v for _, v in self.items())
+        decode = self._decode_value
+        return (decode(v) for _, v in self._raw_items())
+
+    def update(self, entries: Mapping[Any, Any] | Iterable[tuple[Any, Any]]) -> None:
+        """Store every ``key: value`` of a mapping (or ``(key, value)`` pairs), with one syscall
+        where the kernel can (Linux 5.6), else one per key.
+
+        Every key and value is encoded (and size-checked) before the first syscall.  Example::
+
+            counts.update({1: 10, 2: 20})
+            other.update(counts.items())
+        """
+        pairs = list(entries.items() if isinstance(entries, Mapping) else entries)
+        if not pairs:
+            return
+        keys = b"".join(self._encode_key(k) for k, _ in pairs)
+        values = b"".join(self._encode_value(v) for _, v in pairs)
+        try:
+            batch.update(self, keys, values, len(pairs))
+        except batch.Unsupported:
+            for key, value in pairs:
+                self.insert(key, value)
+
+    def pop_items(self) -> list[tuple[Any, Any]]:
+        """Remove every entry and return them as ``(key, value)`` pairs: atomically per entry
+        with batched lookup-and-delete where the kernel can (Linux 5.6, hash maps), else
+        with :meth:`get` then :meth:`remove` per key.  Arrays raise like :meth:`remove`."""
+        decode_key, decode_value = self._key.decode, self._decode_value
+        try:
+            return [(decode_key(k), decode_value(v)) for k, v in batch.lookup(self, delete=True)]
+        except batch.Unsupported:
+            popped: list[tuple[Any, Any]] = []
+            for key in list(self.keys()):
+                try:
+                    value = self.get(key)
+                    self.remove(key)
+                except KeyNotFound:
+                    continue
+                popped.append((key, value))
+            return popped
+
+    def clear(self) -> None:
+        """Remove every entry: batched lookup-and-delete where the kernel can (Linux 5.6, hash
+        maps), else :meth:`remove` per key.  Arrays raise like :meth:`remove`."""
+        try:
+            for _ in batch.lookup(self, delete=True):
+                pass
+        except batch.Unsupported:
+            for key in list(self.keys()):
+                try:
+                    self.remove(key)
+                except KeyNotFound:
+                    pass
 
     def __getitem__(self, key: object) -> Any:
         return self.get(key)
