@@ -61,3 +61,7 @@ sdist: setup
 clean:
 	rm -rf build dist $(VENV) libbpf/build src/*.egg-info tests/bpf/build
 	find src -name '*.so' -delete
+
+.PHONY: bench
+bench: setup
+	$(VPY) benchmarks/run.py

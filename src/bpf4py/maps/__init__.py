@@ -18,6 +18,7 @@ from .hash_map import HashMap, LruHashMap, LruPerCpuHashMap, PerCpuHashMap
 from .lpm_trie import LpmTrie
 from .program_array import ProgramArray
 from .queue_stack import Queue, Stack
+from .ring_buf import RingBuf
 from .sock import SockHash, SockMap
 
 for _module in pkgutil.iter_modules(__path__):
@@ -37,6 +38,7 @@ __all__ = [
     "PerCpuHashMap",
     "ProgramArray",
     "Queue",
+    "RingBuf",
     "SockHash",
     "SockMap",
     "Stack",
