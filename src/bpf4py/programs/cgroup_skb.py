@@ -6,7 +6,6 @@ import os
 from enum import IntEnum
 from typing import TYPE_CHECKING, ClassVar
 
-from .._native.fd import OwnedFd
 from .._native.object import ProgramSpec
 from ..errors import ProgramError
 from ..links import LinkId
@@ -59,16 +58,8 @@ class CgroupSkb(CgroupProgram, TestRun):
     PROGRAM_TYPE: ClassVar[ProgramType] = ProgramType.CGROUP_SKB
     MIN_KERNEL: ClassVar[str] = "4.10"
 
-    def __init__(
-        self,
-        name: str,
-        section: str = "",
-        *,
-        loader: LoadFn | None = None,
-        fd: OwnedFd | None = None,
-    ) -> None:
-        super().__init__(name, section, loader=loader, fd=fd)
-        self._expected_attach_type: CgroupSkbAttachType | None = None
+    # From the section; set per instance by _from_spec/from_pin.
+    _expected_attach_type: CgroupSkbAttachType | None = None
 
     @classmethod
     def _from_spec(cls, spec: ProgramSpec, loader: LoadFn) -> CgroupSkb:
