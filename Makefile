@@ -25,7 +25,7 @@ system-deps:
 	fi
 
 $(VENV)/.installed: pyproject.toml setup.py build_ffi.py libbpf/VERSION libbpf/vendor.py \
-                    $(wildcard src/bpf4py/_native/decl/*.h)
+                    $(wildcard src/bpf4py/_native/decl/*.h src/bpf4py/_native/csrc/*.c)
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip
 	$(VPY) -m pip install -q -e '.[test]'

@@ -1,7 +1,8 @@
 """Builds the CFFI module ``bpf4py._libbpf`` (out-of-line, API mode).
 
 The C API is declared in ``src/bpf4py/_native/decl/*.h`` (cdef-only files, grouped like
-libbpf's own headers and read in the order of ``DECLARATIONS``).  libbpf comes from the pinned,
+libbpf's own headers, read in the order ``declaration_files()`` gives); bpf4py's own small C
+helpers live in ``src/bpf4py/_native/csrc/*.c``.  libbpf comes from the pinned,
 vendored release built as a static PIC ``libbpf.a`` by ``libbpf/vendor.py``; set
 ``BPF4PY_SYSTEM_LIBBPF=1`` to link the system's libbpf (found by pkg-config) instead.
 """
@@ -18,8 +19,13 @@ from pathlib import Path
 from cffi import FFI
 
 ROOT = Path(__file__).resolve().parent
-DECL_DIR = ROOT / "src" / "bpf4py" / "_native" / "decl"
-DECLARATIONS = ["uapi_bpf.h", "libbpf.h", "bpf.h", "btf.h", "libc.h", "ringbuf.h", "bpf4py.h"]
+NATIVE = ROOT / "src" / "bpf4py" / "_native"
+DECL_DIR = NATIVE / "decl"
+CSRC_DIR = NATIVE / "csrc"
+# Read first, in this order (the kernel types, then libbpf's headers as libbpf groups them);
+# any other decl/*.h follows in name order, and bpf4py.h (bpf4py's own C helpers) comes last.
+DECLARATIONS = ["uapi_bpf.h", "libbpf.h", "bpf.h", "btf.h", "libc.h"]
+LAST = "bpf4py.h"
 # bpf_object__prepare() and bpf_program__func_info()/line_info() arrived in libbpf 1.6.
 MIN_SYSTEM_LIBBPF = (1, 6)
 
@@ -81,7 +87,7 @@ def _link_args() -> dict[str, list[str]]:
     }
 
 
-SOURCE = r"""
+PRELUDE = r"""
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -94,151 +100,30 @@ SOURCE = r"""
 #include <linux/bpf.h>
 
 const char BPF4PY_BUILD_VERSION[] = "%(version)s";
-
-static void bpf4py_log(int level, const char *message);
-static int bpf4py_max_level = LIBBPF_WARN;
-
-static int bpf4py_print(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-    char small[512];
-    char *buf = small;
-    va_list copy;
-    int n;
-
-    if ((int)level > bpf4py_max_level)
-        return 0;
-    va_copy(copy, args);
-    n = vsnprintf(small, sizeof(small), fmt, args);
-    if (n >= (int)sizeof(small)) {
-        buf = malloc((size_t)n + 1);
-        if (buf)
-            vsnprintf(buf, (size_t)n + 1, fmt, copy);
-        else
-            buf = small;
-    }
-    va_end(copy);
-    if (n >= 0)
-        bpf4py_log((int)level, buf);
-    if (buf != small)
-        free(buf);
-    return n;
-}
-
-static void bpf4py_set_print(int max_level)
-{
-    bpf4py_max_level = max_level;
-    libbpf_set_print(bpf4py_print);
-}
-
-/* Ring buffer batches.  libbpf calls the sample callback once per record; calling Python per
- * record would cost far more than the record.  So the callback appends each record to one
- * growing buffer laid out as a marshal stream of a list of bytes -- '[' + int32 count, then
- * 's' + int32 length + the bytes for each record -- and Python turns a whole batch into a
- * list of bytes with one marshal.loads() call.  The buffer keeps its capacity between batches
- * and is freed with the consumer. */
-#define BPF4PY_RB_ITEM_HDR 5          /* type code + int32 (little-endian) */
-#define BPF4PY_RB_MIN_CAP (64 * 1024)
-
-struct bpf4py_ringbuf {
-    struct ring_buffer *rb;
-    unsigned char *buf;
-    size_t len;
-    size_t cap;
-    size_t count;
-};
-
-static void bpf4py_put_le32(unsigned char *p, size_t v)
-{
-    p[0] = (unsigned char)v;
-    p[1] = (unsigned char)(v >> 8);
-    p[2] = (unsigned char)(v >> 16);
-    p[3] = (unsigned char)(v >> 24);
-}
-
-static int bpf4py_ringbuf_reserve(struct bpf4py_ringbuf *r, size_t need)
-{
-    size_t cap = r->cap ? r->cap : BPF4PY_RB_MIN_CAP;
-    unsigned char *buf;
-
-    if (r->len + need <= r->cap)
-        return 0;
-    while (cap < r->len + need)
-        cap *= 2;
-    buf = realloc(r->buf, cap);
-    if (!buf)
-        return -ENOMEM;
-    r->buf = buf;
-    r->cap = cap;
-    return 0;
-}
-
-static int bpf4py_ringbuf_sample(void *ctx, void *data, size_t size)
-{
-    struct bpf4py_ringbuf *r = ctx;
-    unsigned char *p;
-
-    if (bpf4py_ringbuf_reserve(r, BPF4PY_RB_ITEM_HDR + size))
-        return -ENOMEM;
-    p = r->buf + r->len;
-    p[0] = 's';
-    bpf4py_put_le32(p + 1, size);
-    memcpy(p + BPF4PY_RB_ITEM_HDR, data, size);
-    r->len += BPF4PY_RB_ITEM_HDR + size;
-    r->count++;
-    return 0;
-}
-
-static void bpf4py_ringbuf_free(struct bpf4py_ringbuf *r)
-{
-    if (!r)
-        return;
-    ring_buffer__free(r->rb);
-    free(r->buf);
-    free(r);
-}
-
-static struct bpf4py_ringbuf *bpf4py_ringbuf_new(int map_fd)
-{
-    struct bpf4py_ringbuf *r = calloc(1, sizeof(*r));
-    int err;
-
-    if (!r) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    r->rb = ring_buffer__new(map_fd, bpf4py_ringbuf_sample, r, NULL);
-    if (!r->rb) {
-        err = errno;
-        free(r);
-        errno = err;
-        return NULL;
-    }
-    return r;
-}
-
-static int bpf4py_ringbuf_drain(struct bpf4py_ringbuf *r, size_t max_records)
-{
-    int ret;
-
-    r->len = 0;
-    r->count = 0;
-    if (bpf4py_ringbuf_reserve(r, BPF4PY_RB_ITEM_HDR))
-        return -ENOMEM;
-    r->buf[0] = '[';
-    r->len = BPF4PY_RB_ITEM_HDR;
-    ret = ring_buffer__consume_n(r->rb, max_records);
-    bpf4py_put_le32(r->buf + 1, r->count);
-    return ret < 0 ? ret : (int)r->count;
-}
 """
+
+
+
+def declaration_files() -> list[Path]:
+    """The cdef files in the order they are read."""
+    rest = sorted(p.name for p in DECL_DIR.glob("*.h") if p.name not in {*DECLARATIONS, LAST})
+    return [DECL_DIR / name for name in (*DECLARATIONS, *rest, LAST)]
+
+
+def source() -> str:
+    """The C code of the module: the includes and version stamp, then csrc/*.c in name order
+    (bpf4py's helpers that cffi cannot express, such as the va_list print callback)."""
+    parts = [PRELUDE % {"version": _version()}]
+    parts += [p.read_text() for p in sorted(CSRC_DIR.glob("*.c"))]
+    return "\n".join(parts)
 
 
 def make_ffibuilder() -> FFI:
     builder = FFI()
-    builder.cdef("\n".join((DECL_DIR / name).read_text() for name in DECLARATIONS))
+    builder.cdef("\n".join(path.read_text() for path in declaration_files()))
     builder.set_source(
         "bpf4py._libbpf",
-        SOURCE % {"version": _version()},
+        source(),
         extra_compile_args=["-O2"],
         **_link_args(),
     )
