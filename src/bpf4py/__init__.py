@@ -16,6 +16,8 @@ Example::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._version import __version__
 from .errors import (
     BpfError,
@@ -36,36 +38,50 @@ from .errors import (
 from .info import LinkInfo, MapInfo, ProgramInfo, loaded_links, loaded_maps, loaded_programs
 from .links import FdLink, Link, LinkId, PinnedLink
 from .loader import Ebpf, EbpfLoader, VerifierLogLevel
-from .maps import (
-    Array,
-    BloomFilter,
-    HashMap,
-    LpmTrie,
-    LruHashMap,
-    LruPerCpuHashMap,
-    Map,
-    PerCpuArray,
-    PerCpuHashMap,
-    ProgramArray,
-    Queue,
-    RingBuf,
-    SockHash,
-    SockMap,
-    Stack,
-)
-from .programs import (
-    CgroupAttachMode,
-    CgroupSkb,
-    CgroupSkbAttachType,
-    Program,
-    SkMsg,
-    SkSkb,
-    SkSkbKind,
-    SocketFilter,
-    TestRunOptions,
-    TestRunResult,
-)
+from .maps.base import Map
+from .programs.base import Program
+from .programs.test_run import TestRunOptions, TestRunResult
 from .types import AttachType, MapType, ProgramType
+
+if TYPE_CHECKING:
+    from .maps import (
+        Array,
+        BloomFilter,
+        HashMap,
+        LpmTrie,
+        LruHashMap,
+        LruPerCpuHashMap,
+        PerCpuArray,
+        PerCpuHashMap,
+        ProgramArray,
+        Queue,
+        RingBuf,
+        SockHash,
+        SockMap,
+        Stack,
+    )
+    from .programs import (
+        CgroupAttachMode,
+        CgroupSkb,
+        CgroupSkbAttachType,
+        SkMsg,
+        SkSkb,
+        SkSkbKind,
+        SocketFilter,
+    )
+
+
+def __getattr__(name: str) -> object:
+    """Program and map classes (``SockMap``, ``CgroupSkb``, ...) load on first use."""
+    from . import maps, programs
+
+    for package in (programs, maps):
+        try:
+            return getattr(package, name)
+        except AttributeError:
+            pass
+    raise AttributeError(f"module 'bpf4py' has no attribute {name!r}")
+
 
 __all__ = [
     "Array",

@@ -24,10 +24,10 @@ from typing import Any, TypeVar, cast, overload
 from . import _elf, fs
 from ._native.object import BpfObject, GlobalVar, MapSpec, ProgramSpec
 from .errors import ClosedError, MapError, ObjectError, PinError, ProgramError
-from .maps import MAP_CLASSES
-from .maps.base import Map
-from .programs import PROGRAM_CLASSES
-from .programs.base import Program
+from . import maps as map_families
+from . import programs as program_families
+from .maps.base import MAP_CLASSES, Map
+from .programs.base import PROGRAM_CLASSES, Program
 
 P = TypeVar("P", bound=Program)
 M = TypeVar("M", bound=Map)
@@ -259,6 +259,8 @@ class EbpfLoader:
         self._apply_globals(obj)
         self._prepare_pin_dirs(obj, map_names)
         obj.prepare()
+        program_families.load_all()  # every family registered: each gets its typed class
+        map_families.load_all()
         log_level = int(self._log_level)
         programs = {spec.name: _make_program(spec, obj, license, log_level)
                     for spec in obj.programs()}

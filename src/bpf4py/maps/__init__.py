@@ -1,28 +1,36 @@
 """Map families, one module each.
 
-Every module of this package is imported here, and every Map subclass registers the map
-types it declares in ``MAP_TYPES``, so ``MAP_CLASSES`` (kernel map type -> class the loader
-builds) needs no list kept by hand.
+Every Map subclass registers the map types it declares in ``MAP_TYPES`` when its module is
+imported; the modules are imported on first need (see :mod:`bpf4py._families`), so
+``MAP_CLASSES`` (kernel map type -> class the loader builds) needs no list kept by hand and
+``import bpf4py`` stays fast.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+from typing import TYPE_CHECKING
 
+from .._families import Family
 from ..types import MapType
-from .array import Array, PerCpuArray
 from .base import MAP_CLASSES, Map, possible_cpus
-from .bloom_filter import BloomFilter
-from .hash_map import HashMap, LruHashMap, LruPerCpuHashMap, PerCpuHashMap
-from .lpm_trie import LpmTrie
-from .program_array import ProgramArray
-from .queue_stack import Queue, Stack
-from .ring_buf import RingBuf
-from .sock import SockHash, SockMap
 
-for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")
+_family = Family(__name__, __path__)
+load_all = _family.load_all
+
+
+def __getattr__(name: str) -> object:
+    return _family.attr(name)
+
+
+if TYPE_CHECKING:
+    from .array import Array, PerCpuArray
+    from .bloom_filter import BloomFilter
+    from .hash_map import HashMap, LruHashMap, LruPerCpuHashMap, PerCpuHashMap
+    from .lpm_trie import LpmTrie
+    from .program_array import ProgramArray
+    from .queue_stack import Queue, Stack
+    from .ring_buf import RingBuf
+    from .sock import SockHash, SockMap
 
 __all__ = [
     "MAP_CLASSES",

@@ -1,26 +1,34 @@
 """Program families, one module each.
 
-Every module of this package is imported here, and every Program subclass that sets
-``PROGRAM_TYPE`` registers itself, so ``PROGRAM_CLASSES`` (kernel program type -> class the
-loader builds) needs no list kept by hand.
+Every Program subclass that sets ``PROGRAM_TYPE`` registers itself when its module is
+imported; the modules are imported on first need (see :mod:`bpf4py._families`), so
+``PROGRAM_CLASSES`` (kernel program type -> class the loader builds) needs no list kept by
+hand and ``import bpf4py`` stays fast.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+from typing import TYPE_CHECKING
 
+from .._families import Family
 from ..types import ProgramType
 from .base import PROGRAM_CLASSES, Program
-from .cgroup import CgroupAttachMode
-from .cgroup_skb import CgroupSkb, CgroupSkbAttachType
-from .sk_msg import SkMsg
-from .sk_skb import SkSkb, SkSkbKind
-from .socket_filter import SocketFilter
-from .test_run import TestRunOptions, TestRunResult
 
-for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")
+_family = Family(__name__, __path__)
+load_all = _family.load_all
+
+
+def __getattr__(name: str) -> object:
+    return _family.attr(name)
+
+
+if TYPE_CHECKING:
+    from .cgroup import CgroupAttachMode
+    from .cgroup_skb import CgroupSkb, CgroupSkbAttachType
+    from .sk_msg import SkMsg
+    from .sk_skb import SkSkb, SkSkbKind
+    from .socket_filter import SocketFilter
+    from .test_run import TestRunOptions, TestRunResult
 
 __all__ = [
     "PROGRAM_CLASSES",
