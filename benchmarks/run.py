@@ -239,6 +239,11 @@ def main() -> None:
     report(Result(f"import bpf4py (median of {IMPORTS})", "ms", None, ms, "<= 60 ms", ms <= 60),
            results)
 
+    import perf_event_array
+
+    for row in perf_event_array.measure():
+        report(row, results)
+
     print("\n| benchmark | C libbpf | bpf4py | bpf4py vs C | target | met |")
     print("|---|---:|---:|---:|---|---|")
     for r in results:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .bloom_filter import BloomFilter
     from .hash_map import HashMap, LruHashMap, LruPerCpuHashMap, PerCpuHashMap
     from .lpm_trie import LpmTrie
+    from .perf_event_array import PerfEventArray
     from .program_array import ProgramArray
     from .queue_stack import Queue, Stack
     from .ring_buf import RingBuf
@@ -44,6 +45,7 @@ __all__ = [
     "MapType",
     "PerCpuArray",
     "PerCpuHashMap",
+    "PerfEventArray",
     "ProgramArray",
     "Queue",
     "RingBuf",

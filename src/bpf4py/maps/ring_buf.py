@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import ctypes
-import math
-import select
-import time
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, ClassVar, TypeVar, overload
+from typing import ClassVar
 
-from .._native.ringbuf import MAX_BATCH, RingBufferConsumer
-from ..errors import MapError
+from .._native.ringbuf import RingBufferConsumer
 from ..types import MapType
-from .base import Map
-from .codec import Codec, make_codec
+from ._reader import BATCH, RecordReader
 
-R = TypeVar("R", bound="RingBuf")
-
-#: Records taken from the kernel per C call when they need not end up in one list (the
-#: callback form, iteration): small batches stay in the CPU cache and reuse Python's memory.
-BATCH = 4096
-
-#: A blocking wait is cut into slices this long (seconds), so a signal (Ctrl-C) that another
-#: thread received still reaches the main thread's handler promptly.
-WAIT_SLICE = 0.1
+__all__ = ["BATCH", "RingBuf"]
 
 
-class RingBuf(Map):
+class RingBuf(RecordReader):
     """A ring buffer map that eBPF programs write records to (``bpf_ringbuf_output``, or
     ``bpf_ringbuf_reserve`` + ``bpf_ringbuf_submit``) and user space reads in order.
 
@@ -45,8 +29,9 @@ class RingBuf(Map):
     object per record.  No record is lost between calls: records taken from the kernel but not
     yet handed over (a callback raised, an iteration stopped early, decoding failed) are
     handed over first by the next call.  The ring is mapped into memory at the first read and
-    unmapped by :meth:`close`.  Read from one thread (or task) at a time; closing from another
-    thread is safe.
+    unmapped by :meth:`close`.  Records written with ``BPF_RB_NO_WAKEUP`` wake no one; a
+    waiting read still takes them within 0.1 s.  Read from one thread (or task) at a time;
+    closing from another thread is safe.
 
     Minimum kernel version: 5.8.
 
@@ -69,269 +54,8 @@ class RingBuf(Map):
     MAP_TYPES: ClassVar[tuple[MapType, ...]] = (MapType.RINGBUF,)
     MIN_KERNEL: ClassVar[str] = "5.8"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._consumer: RingBufferConsumer | None = None
-        self._pending: deque[bytes] = deque()
-        self._record: Codec | None = None
+    def _open_reader(self) -> RingBufferConsumer:
+        return RingBufferConsumer(self.fd, self.what)
 
-    # A ring buffer has no keys: its one type is the records', hence the narrower signature.
-    def typed(self: R, record: object = None) -> R:  # type: ignore[override]
-        """Decode records as ``record`` (a ctypes type, ``int`` or ``bytes``); returns ``self``.
-
-        A record longer than the ctypes type is decoded from its first bytes; a shorter one
-        raises :class:`MapError` and stays in the reader for the next call.
-
-        Example: ``events = ebpf.map("EVENTS", RingBuf).typed(Event)``.
-        """
-        if record is None or record is bytes:
-            self._record = None
-        else:
-            self._record = make_codec(record, _sizeof(record), "record", self.what)
-        return self
-
-    # --- reading ---------------------------------------------------------------------------
-
-    @overload
-    def poll(self, timeout: float | None = None, *, max_records: int | None = None) -> list[Any]:
-        ...
-
-    @overload
-    def poll(self, timeout: float | None = None, *, callback: Callable[[Any], object],
-             max_records: int | None = None) -> int:
-        ...
-
-    def poll(
-        self,
-        timeout: float | None = None,
-        *,
-        callback: Callable[[Any], object] | None = None,
-        max_records: int | None = None,
-    ) -> list[Any] | int:
-        """Wait up to ``timeout`` seconds (None: without limit, 0: not at all) until records are
-        available, then take every available record, oldest first (at most ``max_records``).
-
-        Returns the records as one list (``[]`` when the timeout passed with none).  With
-        ``callback``, calls ``callback(record)`` for each record instead, taking them from the
-        kernel :data:`BATCH` at a time until the ring is empty, and returns how many it was
-        called for; if ``callback`` raises, the records after the one it raised on are kept
-        for the next call.  Ctrl-C while waiting raises KeyboardInterrupt within ~0.1 s.
-
-        For a steady stream, ``consume(max_records=BATCH)`` in a loop (or ``callback``) keeps
-        each batch small, which is faster than one huge list.
-
-        Example::
-
-            seen = []
-            n = ring.poll(0.5, callback=seen.append)
-        """
-        return self._read(timeout, callback, max_records)
-
-    @overload
-    def consume(self, *, max_records: int | None = None) -> list[Any]:
-        ...
-
-    @overload
-    def consume(self, *, callback: Callable[[Any], object],
-                max_records: int | None = None) -> int:
-        ...
-
-    def consume(
-        self,
-        *,
-        callback: Callable[[Any], object] | None = None,
-        max_records: int | None = None,
-    ) -> list[Any] | int:
-        """Take the records available now, without waiting: ``poll(0, ...)``.
-
-        Example::
-
-            while batch := ring.consume(max_records=4096):
-                handle(batch)
-        """
-        return self._read(0, callback, max_records)
-
-    def __iter__(self) -> Iterator[Any]:
-        """Yield the records available now, one at a time; ends when the ring is empty.
-
-        Stopping early loses nothing: records not yet yielded stay for the next read.
-        """
-        pending = self._pending
-        while True:
-            if not pending:
-                pending.extend(self._drain(BATCH))
-                if not pending:
-                    return
-            record = self._decode_one(pending[0])
-            pending.popleft()
-            yield record
-
-    async def read(self, *, max_records: int | None = None) -> list[Any]:
-        """Wait, without blocking the event loop, until records are available; return them
-        (at most ``max_records``).
-
-        Example::
-
-            records = await asyncio.wait_for(ring.read(), timeout=1.0)
-        """
-        limit = self._limit(max_records)
-        while True:
-            raw = self._take(limit)
-            if raw:
-                return self._decoded(raw)
-            await self._readable()
-
-    async def __aiter__(self) -> AsyncIterator[Any]:
-        """``async for record in ring``: records one at a time, waiting for more when the ring
-        is empty (without blocking the event loop); never ends by itself.
-
-        Example::
-
-            async for event in ring:
-                print(event)
-        """
-        pending = self._pending
-        while True:
-            if not pending:
-                pending.extend(self._drain(BATCH))
-                if not pending:
-                    await self._readable()
-                    continue
-            record = self._decode_one(pending[0])
-            pending.popleft()
-            yield record
-
-    def close(self) -> None:
-        """Unmap the ring and close the map's descriptor; idempotent.  Records not yet read
-        are dropped."""
-        consumer, self._consumer = self._consumer, None
-        if consumer is not None:
-            consumer.close()
-        self._pending.clear()
-        super().close()
-
-    # --- internals ---------------------------------------------------------------------------
-
-    def _drain(self, limit: int) -> list[bytes]:
-        consumer = self._consumer
-        if consumer is None:
-            consumer = self._consumer = RingBufferConsumer(self.fd, self.what)
-        return consumer.drain(limit)
-
-    def _limit(self, max_records: int | None) -> int:
-        if max_records is None:
-            return MAX_BATCH
-        if 1 <= max_records <= MAX_BATCH:
-            return max_records
-        raise ValueError(f"reading {self.what}: max_records must be 1 .. {MAX_BATCH}, got "
-                         f"{max_records}")
-
-    def _read(self, timeout: float | None, callback: Callable[[Any], object] | None,
-              max_records: int | None) -> list[Any] | int:
-        limit = self._limit(max_records)
-        want = limit if callback is None else min(limit, BATCH)
-        raw = self._take(want)
-        if not raw and timeout != 0:
-            raw = self._wait_and_take(timeout, want)
-        if callback is None:
-            return self._decoded(raw)
-        done = 0
-        while raw:
-            self._call_each(raw, callback)
-            done += len(raw)
-            if len(raw) < want or done == limit:  # the ring is empty, or enough
-                break
-            want = min(limit - done, BATCH)
-            raw = self._take(want)
-        return done
-
-    def _take(self, limit: int) -> list[bytes]:
-        """Pending records first, then fresh ones, ``limit`` at most; no waiting."""
-        pending = self._pending
-        if not pending:
-            return self._drain(limit)
-        taken = [pending.popleft() for _ in range(min(limit, len(pending)))]
-        if len(taken) < limit:
-            taken += self._drain(limit - len(taken))
-        return taken
-
-    def _wait_and_take(self, timeout: float | None, limit: int) -> list[bytes]:
-        poller = select.poll()
-        poller.register(self.fd, select.POLLIN)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            wait = WAIT_SLICE
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return []
-                wait = min(wait, left)
-            # select.poll retries EINTR after running Python's signal handlers, so Ctrl-C
-            # raises KeyboardInterrupt here at once; the slice bounds the delay when another
-            # thread took the signal.
-            if poller.poll(math.ceil(wait * 1000)):
-                raw = self._take(limit)
-                if raw:
-                    return raw
-
-    async def _readable(self) -> None:
-        import asyncio  # here: importing asyncio costs ~15 ms, most programs never need it
-
-        loop = asyncio.get_running_loop()
-        ready: asyncio.Future[None] = loop.create_future()
-        fd = self.fd
-
-        def wake() -> None:
-            if not ready.done():
-                ready.set_result(None)
-
-        loop.add_reader(fd, wake)
-        try:
-            await ready
-        finally:
-            loop.remove_reader(fd)
-
-    def _call_each(self, raw: list[bytes], callback: Callable[[Any], object]) -> None:
-        remaining = iter(self._decoded(raw))
-        try:
-            for record in remaining:
-                callback(record)
-        except BaseException:
-            left = sum(1 for _ in remaining)
-            if left:  # not handed over yet: first in line for the next read
-                self._pending.extendleft(reversed(raw[-left:]))
-            raise
-
-    def _decoded(self, raw: list[bytes]) -> list[Any]:
-        if self._record is None or not raw:
-            return raw
-        decode = self._record.decode
-        try:
-            return [decode(r) for r in raw]
-        except ValueError:
-            self._pending.extendleft(reversed(raw))
-            raise self._short_record_error(raw) from None
-
-    def _decode_one(self, data: bytes) -> Any:
-        if self._record is None:
-            return data
-        try:
-            return self._record.decode(data)
-        except ValueError:
-            raise self._short_record_error([data]) from None
-
-    def _short_record_error(self, raw: list[bytes]) -> MapError:
-        assert self._record is not None
-        shortest = min(len(r) for r in raw)
-        return MapError(f"decoding records of {self.what}: a record of {shortest} bytes is "
-                        f"shorter than {self._record.size} bytes, the size of the record type "
-                        "given to typed()")
-
-
-def _sizeof(kind: object) -> int:
-    """The size of a ctypes type; 0 for anything else (``int``, or a kind make_codec rejects
-    with its own message)."""
-    try:
-        return ctypes.sizeof(kind)  # type: ignore[arg-type]
-    except TypeError:
-        return 0
+    def _wait_fd(self) -> int:
+        return self.fd

@@ -1,10 +1,9 @@
-/* bpf4py's ring buffer consumer (build_ffi.py's set_source): libbpf's struct ring_buffer on
- * one BPF_MAP_TYPE_RINGBUF map, with a sample callback that collects each batch of records
- * in C as a marshal stream of a list of bytes (buf[0:len]). */
+/* bpf4py's ring buffer consumer (csrc/ringbuf.c): libbpf's struct ring_buffer on one
+ * BPF_MAP_TYPE_RINGBUF map, with a sample callback that collects each batch of records in C
+ * (batch.buf[0:batch.len], see batch.h). */
 
 struct bpf4py_ringbuf {
-    unsigned char *buf;
-    size_t len;
+    struct bpf4py_batch batch;
     ...;
 };
 
@@ -12,5 +11,5 @@ struct bpf4py_ringbuf {
 struct bpf4py_ringbuf *bpf4py_ringbuf_new(int map_fd);
 void bpf4py_ringbuf_free(struct bpf4py_ringbuf *r);
 /* Consume up to max_records (<= INT_MAX) records without waiting: the number collected in
- * buf, or -errno. */
+ * batch, or -errno. */
 int bpf4py_ringbuf_drain(struct bpf4py_ringbuf *r, size_t max_records);

@@ -1,0 +1,7 @@
+/* A batch of records collected in C (csrc/batch.c): buf[0:len] is the marshal stream of a
+ * list of bytes, decoded by _native/batch.py. */
+struct bpf4py_batch {
+    unsigned char *buf;
+    size_t len;
+    ...;
+};
