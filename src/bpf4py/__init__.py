@@ -35,7 +35,14 @@ from .errors import (
     PinError,
     ProgramError,
 )
-from .info import LinkInfo, MapInfo, ProgramInfo, loaded_links, loaded_maps, loaded_programs
+from .info import (
+    LinkInfo,
+    MapInfo,
+    ProgramInfo,
+    loaded_links,
+    loaded_maps,
+    loaded_programs,
+)
 from .links import FdLink, Link, LinkId, PinnedLink
 from .loader import Ebpf, EbpfLoader, VerifierLogLevel
 from .maps.base import Map
@@ -47,7 +54,9 @@ if TYPE_CHECKING:
     from .maps import (
         Array,
         BloomFilter,
+        CgrpStorage,
         HashMap,
+        InodeStorage,
         LpmTrie,
         LruHashMap,
         LruPerCpuHashMap,
@@ -57,18 +66,25 @@ if TYPE_CHECKING:
         ProgramArray,
         Queue,
         RingBuf,
+        SkStorage,
         SockHash,
         SockMap,
         Stack,
+        StackTrace,
+        StackTraceMap,
+        TaskStorage,
+        UserRingBuf,
     )
     from .programs import (
         CgroupAttachMode,
         CgroupSkb,
         CgroupSkbAttachType,
+        RawTracePoint,
         SkMsg,
         SkSkb,
         SkSkbKind,
         SocketFilter,
+        TracePoint,
     )
 
 
@@ -92,6 +108,7 @@ __all__ = [
     "CgroupAttachMode",
     "CgroupSkb",
     "CgroupSkbAttachType",
+    "CgrpStorage",
     "ClosedError",
     "Ebpf",
     "EbpfLoader",
@@ -99,6 +116,7 @@ __all__ = [
     "FeatureNotSupported",
     "HashMap",
     "IndexOutOfBounds",
+    "InodeStorage",
     "InvalidKeySize",
     "InvalidMapType",
     "InvalidValueSize",
@@ -127,16 +145,23 @@ __all__ = [
     "ProgramInfo",
     "ProgramType",
     "Queue",
+    "RawTracePoint",
     "RingBuf",
     "SkMsg",
     "SkSkb",
     "SkSkbKind",
+    "SkStorage",
     "SockHash",
     "SockMap",
     "SocketFilter",
     "Stack",
+    "StackTrace",
+    "StackTraceMap",
+    "TaskStorage",
     "TestRunOptions",
     "TestRunResult",
+    "TracePoint",
+    "UserRingBuf",
     "VerifierLogLevel",
     "__version__",
     "loaded_links",

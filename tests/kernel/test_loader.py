@@ -16,10 +16,10 @@ from bpf4py import (
     HashMap,
     MapError,
     ObjectError,
-    Program,
     ProgramError,
     ProgramType,
     SocketFilter,
+    TracePoint,
     VerifierLogLevel,
 )
 from bpf4py.info import loaded_programs
@@ -139,7 +139,7 @@ def test_core_relocations_against_kernel_btf(bpf_object: Build) -> None:
     for loader in (EbpfLoader(), EbpfLoader().btf("/sys/kernel/btf/vmlinux")):
         with loader.load_file(bpf_object("core_task")) as ebpf:
             prog = ebpf.program("record_tgid")
-            assert type(prog) is Program  # no TracePoint class yet: the base type loads it
+            assert isinstance(prog, TracePoint)
             prog.load()
             assert prog.info().program_type == ProgramType.TRACEPOINT
 

@@ -32,15 +32,20 @@ if TYPE_CHECKING:
     from .queue_stack import Queue, Stack
     from .ring_buf import RingBuf
     from .sock import SockHash, SockMap
+    from .stack_trace import StackTrace, StackTraceMap
+    from .storage import CgrpStorage, InodeStorage, SkStorage, TaskStorage
+    from .user_ring_buf import UserRingBuf
 
 __all__ = [
-    "MAP_CLASSES",
     "Array",
     "BloomFilter",
+    "CgrpStorage",
     "HashMap",
+    "InodeStorage",
     "LpmTrie",
     "LruHashMap",
     "LruPerCpuHashMap",
+    "MAP_CLASSES",
     "Map",
     "MapType",
     "PerCpuArray",
@@ -49,8 +54,13 @@ __all__ = [
     "ProgramArray",
     "Queue",
     "RingBuf",
+    "SkStorage",
     "SockHash",
     "SockMap",
     "Stack",
+    "StackTrace",
+    "StackTraceMap",
+    "TaskStorage",
+    "UserRingBuf",
     "possible_cpus",
 ]

@@ -25,22 +25,26 @@ def __getattr__(name: str) -> object:
 if TYPE_CHECKING:
     from .cgroup import CgroupAttachMode
     from .cgroup_skb import CgroupSkb, CgroupSkbAttachType
+    from .raw_trace_point import RawTracePoint
     from .sk_msg import SkMsg
     from .sk_skb import SkSkb, SkSkbKind
     from .socket_filter import SocketFilter
     from .test_run import TestRunOptions, TestRunResult
+    from .trace_point import TracePoint
 
 __all__ = [
-    "PROGRAM_CLASSES",
     "CgroupAttachMode",
     "CgroupSkb",
     "CgroupSkbAttachType",
+    "PROGRAM_CLASSES",
     "Program",
     "ProgramType",
+    "RawTracePoint",
     "SkMsg",
     "SkSkb",
     "SkSkbKind",
     "SocketFilter",
     "TestRunOptions",
     "TestRunResult",
+    "TracePoint",
 ]
