@@ -25,22 +25,34 @@ def __getattr__(name: str) -> object:
 if TYPE_CHECKING:
     from .array import Array, PerCpuArray
     from .bloom_filter import BloomFilter
+    from .cgroup_array import CgroupArray
+    from .cpu_map import CpuMap
+    from .dev_map import DevMap, DevMapHash
     from .hash_map import HashMap, LruHashMap, LruPerCpuHashMap, PerCpuHashMap
     from .lpm_trie import LpmTrie
+    from .of_maps import ArrayOfMaps, HashOfMaps
     from .perf_event_array import PerfEventArray
     from .program_array import ProgramArray
     from .queue_stack import Queue, Stack
+    from .reuseport import ReusePortSockArray
     from .ring_buf import RingBuf
     from .sock import SockHash, SockMap
     from .stack_trace import StackTrace, StackTraceMap
     from .storage import CgrpStorage, InodeStorage, SkStorage, TaskStorage
     from .user_ring_buf import UserRingBuf
+    from .xsk_map import XskMap
 
 __all__ = [
     "Array",
+    "ArrayOfMaps",
     "BloomFilter",
+    "CgroupArray",
     "CgrpStorage",
+    "CpuMap",
+    "DevMap",
+    "DevMapHash",
     "HashMap",
+    "HashOfMaps",
     "InodeStorage",
     "LpmTrie",
     "LruHashMap",
@@ -53,6 +65,7 @@ __all__ = [
     "PerfEventArray",
     "ProgramArray",
     "Queue",
+    "ReusePortSockArray",
     "RingBuf",
     "SkStorage",
     "SockHash",
@@ -62,5 +75,6 @@ __all__ = [
     "StackTraceMap",
     "TaskStorage",
     "UserRingBuf",
+    "XskMap",
     "possible_cpus",
 ]

@@ -27,24 +27,40 @@ if TYPE_CHECKING:
     from .cgroup_skb import CgroupSkb, CgroupSkbAttachType
     from .raw_trace_point import RawTracePoint
     from .sk_msg import SkMsg
+    from .sk_reuseport import SkReuseport
     from .sk_skb import SkSkb, SkSkbKind
     from .socket_filter import SocketFilter
     from .test_run import TestRunOptions, TestRunResult
     from .trace_point import TracePoint
+    from .xdp import (
+        NetlinkXdpLink,
+        Xdp,
+        XdpAttachType,
+        XdpFlags,
+        XdpPrograms,
+        attached_xdp_programs,
+    )
 
 __all__ = [
     "CgroupAttachMode",
     "CgroupSkb",
     "CgroupSkbAttachType",
+    "NetlinkXdpLink",
     "PROGRAM_CLASSES",
     "Program",
     "ProgramType",
     "RawTracePoint",
     "SkMsg",
+    "SkReuseport",
     "SkSkb",
     "SkSkbKind",
     "SocketFilter",
     "TestRunOptions",
     "TestRunResult",
     "TracePoint",
+    "Xdp",
+    "XdpAttachType",
+    "XdpFlags",
+    "XdpPrograms",
+    "attached_xdp_programs",
 ]
