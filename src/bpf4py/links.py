@@ -28,8 +28,8 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 
+from ._closing import Closing
 from ._native import bpf as _bpf
 from ._native.check import ENOTSUPP
 from ._native.fd import OwnedFd
@@ -64,7 +64,7 @@ def _on_collect(what: str, created: float, detach: Callable[[], None]) -> None:
         logger.debug("detaching %s on garbage collection failed", what, exc_info=True)
 
 
-class Link:
+class Link(Closing):
     """An attachment of a program.  ``detach()``/``close()`` are idempotent."""
 
     def __init__(self, what: str, detach: Callable[[], None]) -> None:
@@ -88,16 +88,6 @@ class Link:
         """Forget the attachment without detaching (its ownership moved elsewhere)."""
         self._finalizer.detach()
 
-    def __enter__(self) -> Link:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.detach()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.what} {'attached' if self.attached else 'detached'}>"
@@ -168,7 +158,7 @@ class FdLink(Link):
         return PinnedLink(self._fd, path, self.what)
 
 
-class PinnedLink:
+class PinnedLink(Closing):
     """A BPF link pinned in bpffs.  Closing it keeps the link attached (the pin holds it)."""
 
     def __init__(self, fd: OwnedFd, path: str, what: str) -> None:
@@ -207,16 +197,6 @@ class PinnedLink:
         """Close this descriptor; the link stays attached while pinned."""
         self._fd.close()
 
-    def __enter__(self) -> PinnedLink:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class LinkSet:

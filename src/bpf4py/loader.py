@@ -18,14 +18,15 @@ import os
 from collections.abc import Mapping
 from enum import IntFlag
 from pathlib import Path
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 from typing import Any, TypeVar, cast, overload
 
 from . import _elf, fs
-from ._native.object import BpfObject, GlobalVar, MapSpec, ProgramSpec
-from .errors import ClosedError, MapError, ObjectError, PinError, ProgramError
 from . import maps as map_families
 from . import programs as program_families
+from ._closing import Closing
+from ._native.object import BpfObject, GlobalVar, MapSpec, ProgramSpec
+from .errors import ClosedError, MapError, ObjectError, PinError, ProgramError
 from .maps.base import MAP_CLASSES, Map
 from .programs.base import PROGRAM_CLASSES, Program
 
@@ -42,7 +43,7 @@ class VerifierLogLevel(IntFlag):
     STATS = 4
 
 
-class Ebpf:
+class Ebpf(Closing):
     """A loaded eBPF object: its programs (not yet in the kernel) and its maps (created).
 
     Close it (or use ``with``) to unload every program, detach their tracked links, and close
@@ -151,17 +152,6 @@ class Ebpf:
             for m in self._maps.values():
                 m.close()
             obj.close()
-
-    def __enter__(self) -> Ebpf:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         if self._obj is None:

@@ -6,8 +6,8 @@ import os
 import threading
 import traceback
 import weakref
-from types import TracebackType
 
+from bpf4py._closing import Closing
 from bpf4py.errors import ClosedError
 
 # Debug tracking of every open OwnedFd (with the stack that created it); see `open_fds()`.
@@ -25,7 +25,7 @@ def _close_quietly(fd: int) -> None:
         pass
 
 
-class OwnedFd:
+class OwnedFd(Closing):
     """A file descriptor with one owner.
 
     ``close()`` is idempotent; the object is a context manager; garbage collection closes the
@@ -69,16 +69,6 @@ class OwnedFd:
         if fd >= 0 and self._finalizer.detach() is not None:
             _close_quietly(fd)
 
-    def __enter__(self) -> OwnedFd:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._fd < 0 else f"fd={self._fd}"

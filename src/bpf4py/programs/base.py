@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from types import TracebackType
 from typing import ClassVar, TypeVar
 
+from .._closing import Closing
 from .._native import bpf as _bpf
 from .._native.fd import OwnedFd
 from .._native.object import ProgramSpec
@@ -22,7 +22,7 @@ LoadFn = Callable[[], OwnedFd]
 PROGRAM_CLASSES: dict[int, type[Program]] = {}
 
 
-class Program:
+class Program(Closing):
     """A program of an eBPF object.  It has no descriptor until :meth:`load`.
 
     Subclasses set ``PROGRAM_TYPE`` and add ``attach``/``detach`` for their attach target.
@@ -97,16 +97,6 @@ class Program:
         """Same as :meth:`unload`; safe to call twice."""
         self.unload()
 
-    def __enter__(self: P) -> P:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.unload()
 
     # --- descriptor -------------------------------------------------------------------------
 
