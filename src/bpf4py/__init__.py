@@ -19,8 +19,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._version import __version__
+from .btf import Btf
 from .errors import (
     BpfError,
+    BtfError,
     ClosedError,
     FeatureNotSupported,
     IndexOutOfBounds,
@@ -30,6 +32,7 @@ from .errors import (
     KeyNotFound,
     LinkError,
     MapError,
+    MissingDependency,
     NotLoadedError,
     ObjectError,
     PinError,
@@ -121,6 +124,8 @@ __all__ = [
     "AttachType",
     "BloomFilter",
     "BpfError",
+    "Btf",
+    "BtfError",
     "CgroupArray",
     "CgroupAttachMode",
     "CgroupSkb",
@@ -153,6 +158,7 @@ __all__ = [
     "MapError",
     "MapInfo",
     "MapType",
+    "MissingDependency",
     "NetlinkXdpLink",
     "NotLoadedError",
     "ObjectError",

@@ -122,6 +122,14 @@ class PinError(BpfError):
     """Pinning to, or opening from, the BPF filesystem failed."""
 
 
+class BtfError(BpfError):
+    """BTF could not be read, or a type is missing or cannot be used as asked."""
+
+
+class MissingDependency(BpfError, ImportError):
+    """An optional dependency (numpy, pandas) is not installed."""
+
+
 class ObjectError(BpfError):
     """An eBPF object (ELF) could not be opened or prepared."""
 

@@ -26,6 +26,7 @@ from . import maps as map_families
 from . import programs as program_families
 from ._closing import Closing
 from ._native.object import BpfObject, GlobalVar, MapSpec, ProgramSpec
+from .btf import Btf
 from .errors import ClosedError, MapError, ObjectError, PinError, ProgramError
 from .maps.base import MAP_CLASSES, Map
 from .programs.base import PROGRAM_CLASSES, Program
@@ -152,6 +153,7 @@ class Ebpf(Closing):
             for m in self._maps.values():
                 m.close()
             obj.close()
+
 
     def __repr__(self) -> str:
         if self._obj is None:
@@ -326,5 +328,16 @@ def _make_map(spec: MapSpec, obj: BpfObject) -> Map:
     cls = MAP_CLASSES.get(spec.map_type, Map)
     m = cls(obj.map_fd(spec.name), spec.name, spec.map_type, spec.key_size, spec.value_size,
             spec.max_entries, spec.flags)
-    m._pin_path = obj.map_pin_path(spec.name)
+    try:
+        m._pin_path = obj.map_pin_path(spec.name)
+        # Keys and values decode through their BTF types; data sections (.bss, ...) stay
+        # by size (typed(value=Btf.from_object(ebpf).find(".bss")) decodes their variables).
+        if not spec.internal and (spec.btf_key_type_id or spec.btf_value_type_id):
+            data = obj.btf_data()
+            if data is not None:
+                with Btf.from_bytes(data, f"BTF of {obj.name!r}") as btf:
+                    m._use_btf(btf, spec.btf_key_type_id, spec.btf_value_type_id)
+    except BaseException:
+        m.close()
+        raise
     return m

@@ -20,7 +20,7 @@ from typing import Any
 
 from bpf4py.errors import MapError, ObjectError, ProgramError
 
-from . import bpf, log
+from . import bpf, btf_types, log
 from ._lib import ffi, lib
 from .check import check, error
 from .fd import OwnedFd
@@ -163,6 +163,11 @@ class BpfObject:
         except KeyError:
             known = ", ".join(sorted(self._maps)) or "none"
             raise MapError(f"object {self.name!r} has no map {name!r} (maps: {known})") from None
+
+    def btf_data(self) -> bytes | None:
+        """The object's BTF serialized (a copy, for bpf4py.btf), or None without BTF."""
+        btf = lib.bpf_object__btf(self._live())
+        return None if btf == ffi.NULL else btf_types.serialize(btf, f"the BTF of {self.name!r}")
 
     def global_vars(self) -> dict[str, GlobalVar]:
         """Global variables found in the object's BTF data sections, by name."""

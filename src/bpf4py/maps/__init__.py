@@ -25,6 +25,7 @@ def __getattr__(name: str) -> object:
 if TYPE_CHECKING:
     from .array import Array, PerCpuArray
     from .bloom_filter import BloomFilter
+    from .btf_codec import BtfStruct
     from .cgroup_array import CgroupArray
     from .cpu_map import CpuMap
     from .dev_map import DevMap, DevMapHash
@@ -46,6 +47,7 @@ __all__ = [
     "Array",
     "ArrayOfMaps",
     "BloomFilter",
+    "BtfStruct",
     "CgroupArray",
     "CgrpStorage",
     "CpuMap",

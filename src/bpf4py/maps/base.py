@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from types import TracebackType
 from typing import Any, ClassVar, TypeVar
 
+from .._closing import Closing
 from .._native import bpf as _bpf
 from .._native.fd import OwnedFd
-from ..errors import IndexOutOfBounds, InvalidMapType, KeyNotFound, MapError, PinError
+from .._pinning import Pinnable
+from ..btf import Btf, BtfError
+from ..errors import IndexOutOfBounds, InvalidMapType, KeyNotFound, MapError
 from ..info import MapInfo
 from ..types import MapType
-from . import batch
+from . import batch, btf_codec, numpy_export
 from .codec import Codec, make_codec
+
+log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound="Map")
 _possible_cpus: int | None = None
@@ -30,12 +35,17 @@ def possible_cpus() -> int:
     return _possible_cpus
 
 
-class Map:
+class Map(Closing, Pinnable):
     """A BPF map: a kernel object with a descriptor, a type and fixed key/value sizes.
 
     Maps come from an object (``ebpf.map("NAME")``), from a pin (``HashMap.from_pin(path)``),
     from an id (``from_id``) or are created standalone (``HashMap.create(...)``).  Every map is
     a context manager and ``close()`` is idempotent.
+
+    Keys and values are ints or bytes by size, unless the map has BTF types (an object
+    compiled with ``-g``, or a map opened by pin or id whose BTF the kernel holds): then they
+    decode as those C types (structs as classes with attribute access, enums, arrays; see
+    :mod:`bpf4py.maps.btf_codec`).  :meth:`typed` overrides either.
     """
 
     #: Map types this class accepts; the first is used by :meth:`create`.
@@ -67,7 +77,6 @@ class Map:
         self.value_size = value_size
         self.max_entries = max_entries
         self.flags = flags
-        self._pin_path: str | None = None
         if self.MAP_TYPES and map_type not in self.MAP_TYPES:
             fd.close()
             kind = getattr(self.map_type, "name", map_type)
@@ -88,7 +97,9 @@ class Map:
                 f"value={self.value_size}B max_entries={self.max_entries}{state}>")
 
     def typed(self: M, key: object = None, value: object = None) -> M:
-        """Decode keys/values as ``int``, ``bytes`` or a ctypes type; returns ``self``.
+        """Decode keys/values as ``int``, ``bytes``, a ctypes type, a :mod:`struct` format
+        string, a numpy dtype or a :class:`~bpf4py.btf.BtfType`; returns ``self``.  This
+        overrides the types the map has from BTF.
 
         Example: ``stats = ebpf.map("STATS").typed(key=ctypes.c_uint32, value=Counters)``.
         """
@@ -97,6 +108,33 @@ class Map:
         if value is not None:
             self._value = make_codec(value, self.value_size, "value", self.what)
         return self
+
+    @property
+    def key_type(self) -> type:
+        """What keys decode to: ``int``, ``bytes``, a ctypes type, or a class generated from
+        the map's BTF (call it with keyword arguments to build a key)."""
+        return self._key.python_type
+
+    @property
+    def value_type(self) -> type:
+        """What values decode to (one per CPU for per-CPU maps); see :attr:`key_type`."""
+        return self._value.python_type
+
+    def _use_btf(self, btf: Btf, key_type_id: int, value_type_id: int) -> None:
+        """Decode through these BTF types where the codec is still the by-size default
+        (a type the class or the caller chose stays).  A type with no Python form keeps the
+        default, with a warning: the map works as without BTF."""
+        for role, type_id in (("key", key_type_id), ("value", value_type_id)):
+            current: Codec = getattr(self, f"_{role}")
+            if not type_id or not current.by_size:
+                continue
+            try:
+                codec = btf_codec.codec_for(btf, type_id, current.size, role, self.what)
+            except (BtfError, MapError) as exc:
+                log.warning("%s: %ss stay %s: %s", self.what, role,
+                            current.python_type.__name__, exc)
+                continue
+            setattr(self, f"_{role}", codec)
 
     # --- construction -----------------------------------------------------------------------
 
@@ -109,8 +147,15 @@ class Map:
             raise
         name = name or info.name
         fd.what = f"map {name!r}"
-        return cls(fd, name, info.map_type, info.key_size, info.value_size, info.max_entries,
-                   info.flags, **types)
+        m = cls(fd, name, info.map_type, info.key_size, info.value_size, info.max_entries,
+                info.flags, **types)
+        if info.btf_id and (info.btf_key_type_id or info.btf_value_type_id):
+            try:
+                with Btf.from_id(info.btf_id) as btf:
+                    m._use_btf(btf, info.btf_key_type_id, info.btf_value_type_id)
+            except BtfError as exc:  # e.g. no CAP_SYS_ADMIN: keys and values stay by size
+                log.debug("%s: not reading its BTF: %s", m.what, exc)
+        return m
 
     @classmethod
     def from_pin(cls: type[M], path: str | os.PathLike[str], **types: object) -> M:
@@ -164,37 +209,11 @@ class Map:
     def close(self) -> None:
         self._fd.close()
 
-    def __enter__(self: M) -> M:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def info(self) -> MapInfo:
         """Metadata from the kernel (Linux 4.13)."""
         return MapInfo.from_fd(self.fd, self.what)
 
-    def pin(self, path: str | os.PathLike[str]) -> None:
-        """Pin the map in bpffs; it outlives this process until unpinned."""
-        path = os.fspath(path)
-        _bpf.obj_pin(self.fd, path, self.what)
-        self._pin_path = path
-
-    def unpin(self) -> None:
-        """Remove the pin made by :meth:`pin` (or the loader's pin path)."""
-        if self._pin_path is None:
-            raise PinError(f"{self.what} is not pinned by this object")
-        try:
-            os.unlink(self._pin_path)
-        except OSError as exc:
-            raise PinError(f"unpinning {self.what} from {self._pin_path}",
-                           errno=exc.errno) from exc
-        self._pin_path = None
 
     def freeze(self) -> None:
         """Make the map read-only for user space (Linux 5.2)."""
@@ -242,7 +261,9 @@ class KeyValueMap(Map):
     def _encode_value(self, value: object) -> bytes:
         if not self.PER_CPU:
             return self._value.encode(value)
-        if isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray, str)):
+        one = self._value.python_type  # a struct or array value is one value, not one per CPU
+        if isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray, str)) and \
+                (one is object or not isinstance(value, one)):
             if len(value) != self._ncpus:
                 raise MapError(f"{self.what}: a per-CPU value needs {self._ncpus} entries "
                                f"(one per possible CPU), got {len(value)}")
@@ -367,6 +388,31 @@ class KeyValueMap(Map):
                     self.remove(key)
                 except KeyNotFound:
                     pass
+
+    def to_numpy(self, *, structured: bool = False) -> Any:
+        """Every entry as numpy arrays ``(keys, values)`` -- or, with ``structured``, one
+        array with fields ``key`` and ``value`` -- read in batches like :meth:`items`.
+
+        Dtypes come from the codecs: structured dtypes for BTF structs (the exact memory
+        layout, so the bytes are used as they are; types numpy cannot lay out, like
+        bitfields, are decoded first), ints, ``S``/``V`` for byte arrays, the ctypes or numpy
+        type given to :meth:`typed`, ``object`` otherwise.  Per-CPU values have one column
+        per possible CPU.  Needs numpy.  Example::
+
+            keys, values = flows.to_numpy()
+            busiest = keys[values["packets"].argmax()]
+        """
+        return numpy_export.to_numpy(self, structured)
+
+    def to_pandas(self) -> Any:
+        """Every entry as a pandas DataFrame: keys as the index (struct members as index
+        levels), one column per value member (``inner.x`` for nested members, ``arr[2]`` for
+        array elements; per-CPU maps get a ``cpu`` index level).  Needs pandas.  Example::
+
+            df = flows.to_pandas()
+            df.sort_values("bytes", ascending=False).head(10)
+        """
+        return numpy_export.to_pandas(self)
 
     def __getitem__(self, key: object) -> Any:
         return self.get(key)
