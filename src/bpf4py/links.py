@@ -33,6 +33,7 @@ from ._closing import Closing
 from ._native import bpf as _bpf
 from ._native.check import ENOTSUPP
 from ._native.fd import OwnedFd
+from ._pinning import remove_pin
 from .errors import LinkError, PinError, ProgramError
 from .info import LinkInfo
 
@@ -187,10 +188,7 @@ class PinnedLink(Closing):
 
     def unpin(self) -> FdLink:
         """Remove the pin; the returned FdLink owns the link (closing it detaches)."""
-        try:
-            os.unlink(self.path)
-        except OSError as exc:
-            raise PinError(f"unpinning {self.what}", errno=exc.errno) from exc
+        remove_pin(self.path, self.what)
         return FdLink(self._fd, self.what)
 
     def close(self) -> None:

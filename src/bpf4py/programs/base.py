@@ -10,7 +10,8 @@ from .._closing import Closing
 from .._native import bpf as _bpf
 from .._native.fd import OwnedFd
 from .._native.object import ProgramSpec
-from ..errors import NotLoadedError, PinError, ProgramError
+from .._pinning import Pinnable
+from ..errors import NotLoadedError, ProgramError
 from ..info import ProgramInfo
 from ..links import Link, LinkId, LinkSet
 from ..types import ProgramType
@@ -22,7 +23,7 @@ LoadFn = Callable[[], OwnedFd]
 PROGRAM_CLASSES: dict[int, type[Program]] = {}
 
 
-class Program(Closing):
+class Program(Closing, Pinnable):
     """A program of an eBPF object.  It has no descriptor until :meth:`load`.
 
     Subclasses set ``PROGRAM_TYPE`` and add ``attach``/``detach`` for their attach target.
@@ -52,7 +53,6 @@ class Program(Closing):
         self._loader = loader
         self._fd = fd
         self._links = LinkSet(f"{type(self).__name__} {name!r}")
-        self._pin_path: str | None = None
 
     def __repr__(self) -> str:
         state = "loaded" if self._fd is not None else "not loaded"
@@ -133,25 +133,6 @@ class Program(Closing):
         """Metadata from the kernel (Linux 4.13)."""
         return ProgramInfo.from_fd(self.fd, self.what)
 
-    def pin(self, path: str | os.PathLike[str]) -> None:
-        """Pin the program in bpffs: it stays loaded after this process lets go of it.
-
-        The directories of ``path`` must exist on a mounted bpffs.
-        """
-        path = os.fspath(path)
-        _bpf.obj_pin(self.fd, path, self.what)
-        self._pin_path = path
-
-    def unpin(self) -> None:
-        """Remove the pin made by :meth:`pin`."""
-        if self._pin_path is None:
-            raise PinError(f"{self.what} is not pinned by this object")
-        try:
-            os.unlink(self._pin_path)
-        except OSError as exc:
-            raise PinError(f"unpinning {self.what} from {self._pin_path}",
-                           errno=exc.errno) from exc
-        self._pin_path = None
 
     @classmethod
     def _check_type(cls, fd: OwnedFd, where: str) -> ProgramInfo:
