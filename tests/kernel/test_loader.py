@@ -200,3 +200,14 @@ def test_unloaded_program_can_load_again(bpf_object: Build) -> None:
         assert first not in program_ids()
         prog.load()
         assert prog.info().id != first
+
+
+def test_btf_attached_programs_resolve_their_target(bpf_object: Build) -> None:
+    with Ebpf.load_file(bpf_object("btf_attached")) as ebpf:
+        prog = ebpf.program("on_sys_enter")
+        prog.load()  # tp_btf: loads only with the target's vmlinux BTF id
+        assert prog.info().program_type == ProgramType.TRACING
+        with pytest.raises(ProgramError, match="finding 'no_such_tracepoint_anywhere' in the "
+                                               "kernel's BTF") as exc:
+            ebpf.program("bad_target").load()
+        assert exc.value.errno_name == "ENOENT"

@@ -51,6 +51,7 @@ class ProgLoadSpec:
     prog_btf_fd: int = 0
     prog_flags: int = 0
     kern_version: int = 0
+    attach_btf_id: int = 0
     log_level: int = 0
 
 
@@ -70,6 +71,7 @@ def prog_load(
     opts.prog_btf_fd = spec.prog_btf_fd
     opts.prog_flags = spec.prog_flags
     opts.kern_version = spec.kern_version
+    opts.attach_btf_id = spec.attach_btf_id
     if func_info_cnt and spec.prog_btf_fd:
         opts.func_info = func_info
         opts.func_info_cnt = func_info_cnt

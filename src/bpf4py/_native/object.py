@@ -73,6 +73,26 @@ def _map_display_name(raw: str, internal: bool) -> str:
     return raw
 
 
+# Program types whose load names a kernel function or hook by BTF id (fentry/fexit/fmod_ret,
+# tp_btf, iter: TRACING; lsm: LSM): libbpf resolves that id only inside bpf_object__load.
+_BTF_ATTACHED = {26, 29}  # BPF_PROG_TYPE_TRACING, BPF_PROG_TYPE_LSM
+
+
+def _vmlinux_attach_btf_id(name: str, prog: Any, attach_type: int) -> int:
+    """The vmlinux BTF id of the target named by the section (``fentry/do_unlinkat``)."""
+    if lib.bpf_program__type(prog) not in _BTF_ATTACHED:
+        return 0
+    section = _str(lib.bpf_program__section_name(prog))
+    target = section.split("/", 1)[1] if "/" in section else ""
+    if not target:
+        raise ProgramError(f"loading program {name!r}: section {section!r} names no target "
+                           "(e.g. SEC(\"fentry/do_unlinkat\"))")
+    return check(lib.libbpf_find_vmlinux_btf_id(target.encode(), attach_type), ProgramError,
+                 f"loading program {name!r}: finding {target!r} in the kernel's BTF",
+                 "the function or hook is not in /sys/kernel/btf/vmlinux (a typo, or a "
+                 "module's function)")
+
+
 class BpfObject:
     """Owns one ``struct bpf_object``; closed by :meth:`close` (GC only as a safety net)."""
 
@@ -247,14 +267,16 @@ class BpfObject:
         if not self._prepared:
             raise ProgramError(f"loading program {name!r}: object {self.name!r} is not prepared")
         p = self._progs[name]
+        attach_type = lib.bpf_program__expected_attach_type(p)
         spec = bpf.ProgLoadSpec(
             prog_type=lib.bpf_program__type(p),
             name=name,
             license=license,
-            expected_attach_type=lib.bpf_program__expected_attach_type(p),
+            expected_attach_type=attach_type,
             prog_btf_fd=max(lib.bpf_object__btf_fd(ptr), 0),
             prog_flags=lib.bpf_program__flags(p),
             kern_version=lib.bpf_object__kversion(ptr),
+            attach_btf_id=_vmlinux_attach_btf_id(name, p, attach_type),
             log_level=log_level,
         )
         return bpf.prog_load(

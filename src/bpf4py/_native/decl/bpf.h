@@ -6,6 +6,7 @@ struct bpf_prog_load_opts {
     __u32 prog_btf_fd;
     __u32 prog_flags;
     __u32 kern_version;
+    __u32 attach_btf_id;
     const void *func_info;
     __u32 func_info_cnt;
     __u32 func_info_rec_size;

@@ -29,6 +29,8 @@ const char *libbpf_bpf_map_type_str(enum bpf_map_type t);
 const char *libbpf_bpf_attach_type_str(enum bpf_attach_type t);
 const char *libbpf_bpf_link_type_str(enum bpf_link_type t);
 
+int libbpf_find_vmlinux_btf_id(const char *name, enum bpf_attach_type attach_type);
+
 int libbpf_probe_bpf_prog_type(enum bpf_prog_type prog_type, const void *opts);
 int libbpf_probe_bpf_map_type(enum bpf_map_type map_type, const void *opts);
 
