@@ -72,6 +72,7 @@ class Map(Closing, Pinnable):
     ) -> None:
         self._fd = fd
         self.name = name
+        self._what = f"map {name!r}"
         self.map_type: MapType | int = _as_map_type(map_type)
         self.key_size = key_size
         self.value_size = value_size
@@ -88,7 +89,7 @@ class Map(Closing, Pinnable):
 
     @property
     def what(self) -> str:
-        return f"map {self.name!r}"
+        return self._what
 
     def __repr__(self) -> str:
         kind = getattr(self.map_type, "name", self.map_type)
@@ -286,7 +287,8 @@ class KeyValueMap(Map):
 
     def get(self, key: object, flags: int = 0) -> Any:
         """The value stored at ``key``; raises :class:`KeyNotFound` when there is none."""
-        raw = _bpf.map_lookup(self.fd, self._encode_key(key), self._buf_size, flags, self.what)
+        raw = _bpf.map_lookup(self._fd.fd, self._encode_key(key), self._buf_size, flags,
+                              self._what)
         if raw is None:
             raise KeyNotFound(f"{self.what} has no key {key!r}", errno=2)
         return self._decode_value(raw)
@@ -294,8 +296,8 @@ class KeyValueMap(Map):
     def insert(self, key: object, value: object, flags: int = 0) -> None:
         """Store ``value`` at ``key``.  ``flags``: 0 (BPF_ANY), 1 (BPF_NOEXIST: only if absent),
         2 (BPF_EXIST: only if present), 4 (BPF_F_LOCK)."""
-        _bpf.map_update(self.fd, self._encode_key(key), self._encode_value(value), flags,
-                        self.what)
+        _bpf.map_update(self._fd.fd, self._encode_key(key), self._encode_value(value), flags,
+                        self._what)
 
     def remove(self, key: object) -> None:
         """Delete ``key``; raises :class:`KeyNotFound` when it is absent."""
@@ -331,12 +333,38 @@ class KeyValueMap(Map):
 
     def items(self) -> Iterator[tuple[Any, Any]]:
         """Iterate over ``(key, value)`` pairs, read many per syscall where the kernel can."""
+        key_format = self._key.array_format()
+        value_format = self._value.array_format()
+        if key_format and value_format and self._plain_values():
+            return self._cast_items(key_format, value_format)
+        return self._decoded_items()
+
+    def _plain_values(self) -> bool:
+        """Whether values are exactly what the value codec decodes (no per-CPU split, no
+        subclass reinterpreting them), so a whole batch can be cast at once."""
+        return not self.PER_CPU and type(self)._decode_value is KeyValueMap._decode_value
+
+    def _cast_items(self, key_format: Any, value_format: Any) -> Iterator[tuple[Any, Any]]:
+        """items() of int keys and values: each batch decoded by two ``memoryview`` casts."""
+        key_size, value_size = self.key_size, self.value_size
+        if type(self)._raw_items is not KeyValueMap._raw_items:
+            yield from self._decoded_items()
+            return
+        try:
+            for keys, values, n in batch.lookup_chunks(self):
+                yield from zip(memoryview(keys)[:n * key_size].cast(key_format).tolist(),
+                               memoryview(values)[:n * value_size].cast(value_format).tolist())
+            return
+        except batch.Unsupported:
+            pass
+        yield from self._decoded_items()
+
+    def _decoded_items(self) -> Iterator[tuple[Any, Any]]:
         decode_key, decode_value = self._key.decode, self._decode_value
         return ((decode_key(k), decode_value(v)) for k, v in self._raw_items())
 
     def values(self) -> Iterator[Any]:
-        decode = self._decode_value
-        return (decode(v) for _, v in self._raw_items())
+        return (v for _, v in self.items())
 
     def update(self, entries: Mapping[Any, Any] | Iterable[tuple[Any, Any]]) -> None:
         """Store every ``key: value`` of a mapping (or ``(key, value)`` pairs), with one syscall

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 SUPPORTED: dict[tuple[int, str], bool] = {}
 
 #: Entries asked for per lookup call (doubled when a hash bucket does not fit).
-CHUNK = 256
+CHUNK = 1024
 
 
 class Unsupported(Exception):
@@ -44,9 +44,10 @@ def _unsupported(map_type: int, op: str, exc: MapError, remember: bool = True) -
     return Unsupported(f"{op} batches of map type {map_type}: {exc}")
 
 
-def lookup(m: KeyValueMap, delete: bool = False) -> Iterator[tuple[bytes, bytes]]:
-    """Every ``(key, value)`` of ``m`` as raw bytes, :data:`CHUNK` entries per syscall; with
-    ``delete`` each entry is deleted as it is read.
+def lookup_chunks(m: KeyValueMap, delete: bool = False) -> Iterator[tuple[bytearray, bytearray, int]]:
+    """``(keys, values, n)`` for every batch of ``m``: the first ``n`` keys and values packed
+    in buffers that are reused (copy what you keep before the next batch); :data:`CHUNK`
+    entries per syscall.  With ``delete`` each entry is deleted as it is read.
 
     Raises :class:`Unsupported` (before yielding anything) when the kernel cannot.
     """
@@ -72,11 +73,18 @@ def lookup(m: KeyValueMap, delete: bool = False) -> Iterator[tuple[bytes, bytes]
             continue
         if not started:
             SUPPORTED[(m.map_type, op)] = started = True
+        yield keys, values, n
+        if position is None:
+            return
+
+
+def lookup(m: KeyValueMap, delete: bool = False) -> Iterator[tuple[bytes, bytes]]:
+    """Every ``(key, value)`` of ``m`` as raw bytes (see :func:`lookup_chunks`)."""
+    key_size, value_len = m.key_size, m._buf_size
+    for keys, values, n in lookup_chunks(m, delete):
         for i in range(n):
             yield (bytes(keys[i * key_size:(i + 1) * key_size]),
                    bytes(values[i * value_len:(i + 1) * value_len]))
-        if position is None:
-            return
 
 
 def update(m: KeyValueMap, keys: bytes, values: bytes, count: int) -> None:

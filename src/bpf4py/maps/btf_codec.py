@@ -890,6 +890,8 @@ class EnumCodec(IntCodec):
     """A named C enum: decodes to members of a generated ``IntEnum`` (unknown values stay
     ints); encodes members, ints and member names."""
 
+    _PLAIN = False  # decodes to enum members
+
     def __init__(self, node: EnumNode, role: str, map_what: str) -> None:
         super().__init__(node.size, role, map_what)
         self.node = node

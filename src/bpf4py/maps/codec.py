@@ -27,6 +27,7 @@ from typing import Any
 from ..errors import InvalidKeySize, InvalidValueSize, MapError
 
 _BYTEORDER: Any = sys.byteorder
+_CAST_FORMATS = {1: "B", 2: "H", 4: "I", 8: "Q"}
 _CTYPES = (ctypes.Structure, ctypes.Union, ctypes.Array, ctypes._SimpleCData)
 
 
@@ -72,6 +73,11 @@ class Codec:
     def decode(self, data: bytes) -> Any:
         return data
 
+    def array_format(self) -> str | None:
+        """The ``memoryview.cast`` format that decodes a run of values at once (native-order
+        unsigned or signed ints), or None when values must be decoded one by one."""
+        return None
+
     def numpy_dtype(self, np: Any) -> tuple[Any, bool]:
         """``(dtype, exact)``: with ``exact`` the map's bytes are viewed with the dtype as
         they are; otherwise values are decoded first and stored in it (``object`` here)."""
@@ -81,9 +87,25 @@ class Codec:
 class IntCodec(Codec):
     python_type = int
     signed = False
+    #: Whether decode() is plain int.from_bytes (so many values decode with one cast).
+    _PLAIN = True
+
+    def encode(self, obj: object) -> bytes:
+        if type(obj) is int:  # the hot path: no isinstance ladder
+            try:
+                return obj.to_bytes(self.size, _BYTEORDER, signed=obj < 0)
+            except OverflowError:
+                pass  # the generic path raises with the map's name
+        return super().encode(obj)
 
     def decode(self, data: bytes) -> int:
         return int.from_bytes(data, _BYTEORDER)
+
+    def array_format(self) -> str | None:
+        if not self._PLAIN or self.size not in _CAST_FORMATS:
+            return None
+        fmt = _CAST_FORMATS[self.size]
+        return fmt.lower() if self.signed else fmt
 
     def numpy_dtype(self, np: Any) -> tuple[Any, bool]:
         if self.size not in (1, 2, 4, 8):
