@@ -257,13 +257,18 @@ class EbpfLoader:
         programs = {spec.name: _make_program(spec, obj, license, log_level)
                     for spec in obj.programs()}
         maps: dict[str, Map] = {}
+        specs = obj.maps()
+        btf = _object_btf(obj, specs)
         try:
-            for spec in obj.maps():
-                maps[spec.name] = _make_map(spec, obj)
+            for spec in specs:
+                maps[spec.name] = _make_map(spec, obj, btf)
         except BaseException:
             for m in maps.values():
                 m.close()
             raise
+        finally:
+            if btf is not None:
+                btf.close()
         return Ebpf(obj, programs, maps)
 
     def _apply_globals(self, obj: BpfObject) -> None:
@@ -324,19 +329,28 @@ def _make_program(spec: ProgramSpec, obj: BpfObject, license: str, log_level: in
     return cls._from_spec(spec, load)
 
 
-def _make_map(spec: MapSpec, obj: BpfObject) -> Map:
+def _object_btf(obj: BpfObject, specs: list[MapSpec]) -> Btf | None:
+    """The object's BTF, parsed once, when a map has BTF key/value types (else None)."""
+    if not any(_btf_typed(spec) for spec in specs):
+        return None
+    view = obj.btf_view()  # closed by _build before the object can go away
+    return Btf(view) if view is not None else None
+
+
+def _btf_typed(spec: MapSpec) -> bool:
+    # Data sections (.bss, ...) stay by size: typed(value=Btf.from_object(ebpf).find(".bss"))
+    # decodes their variables.
+    return not spec.internal and bool(spec.btf_key_type_id or spec.btf_value_type_id)
+
+
+def _make_map(spec: MapSpec, obj: BpfObject, btf: Btf | None) -> Map:
     cls = MAP_CLASSES.get(spec.map_type, Map)
     m = cls(obj.map_fd(spec.name), spec.name, spec.map_type, spec.key_size, spec.value_size,
             spec.max_entries, spec.flags)
     try:
         m._pin_path = obj.map_pin_path(spec.name)
-        # Keys and values decode through their BTF types; data sections (.bss, ...) stay
-        # by size (typed(value=Btf.from_object(ebpf).find(".bss")) decodes their variables).
-        if not spec.internal and (spec.btf_key_type_id or spec.btf_value_type_id):
-            data = obj.btf_data()
-            if data is not None:
-                with Btf.from_bytes(data, f"BTF of {obj.name!r}") as btf:
-                    m._use_btf(btf, spec.btf_key_type_id, spec.btf_value_type_id)
+        if btf is not None and _btf_typed(spec):
+            m._use_btf(btf, spec.btf_key_type_id, spec.btf_value_type_id)
     except BaseException:
         m.close()
         raise

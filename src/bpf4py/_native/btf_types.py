@@ -38,9 +38,10 @@ class BtfHandle:
         handle.close()
     """
 
-    def __init__(self, ptr: Any, what: str) -> None:
+    def __init__(self, ptr: Any, what: str, *, owned: bool = True) -> None:
         self.what = what
-        self._ptr: Any = ffi.gc(ptr, lib.btf__free)
+        self._owned = owned
+        self._ptr: Any = ffi.gc(ptr, lib.btf__free) if owned else ptr
 
     # --- opening --------------------------------------------------------------------------
 
@@ -82,7 +83,7 @@ class BtfHandle:
 
     def close(self) -> None:
         ptr, self._ptr = self._ptr, None
-        if ptr is not None:
+        if ptr is not None and self._owned:
             ffi.release(ptr)
 
     # --- reading --------------------------------------------------------------------------

@@ -189,6 +189,14 @@ class BpfObject:
         btf = lib.bpf_object__btf(self._live())
         return None if btf == ffi.NULL else btf_types.serialize(btf, f"the BTF of {self.name!r}")
 
+    def btf_view(self) -> btf_types.BtfHandle | None:
+        """The object's own BTF, borrowed (no copy, no parse): valid only while the object is
+        open, so close it before the object; None without BTF."""
+        btf = lib.bpf_object__btf(self._live())
+        if btf == ffi.NULL:
+            return None
+        return btf_types.BtfHandle(btf, f"the BTF of {self.name!r}", owned=False)
+
     def global_vars(self) -> dict[str, GlobalVar]:
         """Global variables found in the object's BTF data sections, by name."""
         btf = lib.bpf_object__btf(self._live())

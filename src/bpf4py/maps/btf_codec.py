@@ -42,6 +42,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from enum import IntEnum
+from types import CodeType
 from typing import Any, ClassVar, TypeVar
 
 from ..btf import INT_BOOL, MODIFIERS, Btf, BtfError, BtfType, Kind, Member
@@ -121,6 +122,11 @@ def _py_name(name: str, fallback: str) -> str:
 
 # --- code generation -------------------------------------------------------------------------
 
+# Generated functions by source text: the same C type loaded again (every open of an object)
+# reuses the compiled code instead of compiling it anew.
+_COMPILED: dict[str, CodeType] = {}
+_COMPILED_MAX = 1024
+
 class _Gen:
     """A namespace and the helpers one compiled decoder/encoder pair refers to."""
 
@@ -139,7 +145,12 @@ class _Gen:
     def define(self, params: str, body: str) -> str:
         name = f"_f{len(self.ns)}"
         source = f"def {name}({params}):\n{body}"  # built from BTF numbers and checked names only
-        exec(compile(source, f"<bpf4py BTF codec {name}>", "exec"), self.ns)  # noqa: S102
+        code = _COMPILED.get(source)
+        if code is None:
+            if len(_COMPILED) >= _COMPILED_MAX:
+                _COMPILED.clear()
+            code = _COMPILED[source] = compile(source, f"<bpf4py BTF codec {name}>", "exec")
+        exec(code, self.ns)  # noqa: S102
         return name
 
     def elem_decoder(self, node: Node) -> str:
