@@ -65,3 +65,19 @@ clean:
 .PHONY: bench
 bench: setup
 	$(VPY) benchmarks/run.py
+
+# The kernel test suite under other kernels, booted with qemu (virtme-ng, no KVM): Debian's
+# 6.1 and 6.12 by default (downloaded once into ~/.cache/bpf4py/kernels), or any list of
+# versions / kernel image paths, e.g. `make test-vm KERNELS=6.1`.  Prints a table per kernel.
+KERNELS ?= 6.1 6.12
+VM_APT_PACKAGES := qemu-system-x86 busybox-static kmod udev
+
+.PHONY: vm-deps test-vm
+vm-deps: setup
+	@$(MAKE) --no-print-directory system-deps APT_PACKAGES="$(VM_APT_PACKAGES)"
+	@$(VPY) -m pip show -q virtme-ng >/dev/null 2>&1 || $(VPY) -m pip install -q 'virtme-ng>=1.42'
+
+test-vm: vm-deps
+	BPF4PY_VMTEST=1 $(VPY) -m pytest -q -p no:cacheprovider tests/vmtest
+	$(VPY) -m bpf4py.vmtest $(foreach k,$(KERNELS),--kernel $(k)) \
+	  -- $(VPY) -m pytest -q tests/kernel tests/reliability

@@ -52,8 +52,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     outcome = yield
     report = outcome.get_result()
     if IN_CI and report.skipped and item.get_closest_marker("kernel"):
-        report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        # Inside the VM runner (tests/kernel_features.py), an older kernel may lack a feature:
+        # a skip that names the Linux version needed stays a skip there, and only there.
+        if os.environ.get("BPF4PY_VM_KERNEL") and str(reason).startswith("Skipped: needs Linux "):
+            return
+        report.outcome = "failed"
         report.longrepr = f"kernel test skipped under CI=true (a failure here): {reason}"
 
 

@@ -42,6 +42,7 @@ from bpf4py.programs.cgroup import CgroupAttachMode
 from bpf4py.programs.cgroup_skb import CgroupSkb, CgroupSkbAttachType
 from bpf4py.programs.sk_reuseport import SkReuseport
 from bpf4py.programs.xdp import Xdp, XdpFlags
+from tests.kernel_features import TASK_UNDER_CGROUP_IN_CGROUP_PROGRAMS, requires
 from tests.netns import (
     A_IP,
     B_IP,
@@ -313,6 +314,7 @@ def sub_cgroups(cgroup: Path) -> Iterator[tuple[Path, Path]]:
     outside.rmdir()
 
 
+@requires(TASK_UNDER_CGROUP_IN_CGROUP_PROGRAMS)
 def test_cgroup_array_with_skb_under_cgroup(bpf_object: Callable[[str], Path], cgroup: Path,
                                             sub_cgroups: tuple[Path, Path]) -> None:
     inside, outside = sub_cgroups

@@ -25,6 +25,7 @@ from bpf4py.links import LinkId
 from bpf4py.maps.array import Array
 from bpf4py.programs.raw_trace_point import RawTracePoint
 from bpf4py.types import ProgramType
+from tests.kernel_features import RAW_TRACEPOINT_TWICE, requires
 from tests.syscalls import getppid_nr
 
 
@@ -51,6 +52,7 @@ def calls_after(ebpf: Ebpf, n: int) -> int:
     return value
 
 
+@requires(RAW_TRACEPOINT_TWICE)
 def test_attach_counts_and_detach_stops(ebpf: Ebpf, prog: RawTracePoint) -> None:
     assert calls_after(ebpf, 3) == 0  # loaded, not attached: nothing runs
     link_id = prog.attach("sys_enter")
@@ -69,6 +71,7 @@ def test_attach_counts_and_detach_stops(ebpf: Ebpf, prog: RawTracePoint) -> None
     assert calls_after(ebpf, 2) == 11
 
 
+@requires(RAW_TRACEPOINT_TWICE)
 def test_unload_detaches_tracked_links(ebpf: Ebpf, prog: RawTracePoint) -> None:
     prog.attach("sys_enter")
     prog.attach("sys_enter")

@@ -24,6 +24,7 @@ from tests.kernel.test_sock_maps import (
     sk_msg_obj,
     tcp,
 )
+from tests.kernel_features import SOCKMAP_LINKS, requires
 
 __all__ = ["sk_msg_obj", "tcp"]  # fixtures shared with test_sock_maps
 
@@ -110,6 +111,7 @@ def test_sockmap_target(sk_msg_obj: Ebpf, tcp: Callable[[], Conn]) -> None:
 # --- links -----------------------------------------------------------------------------------
 
 
+@requires(SOCKMAP_LINKS)
 def test_detach_unload_take_link_and_with(sk_msg_obj: Ebpf, tcp: Callable[[], Conn]) -> None:
     intercept_egress = sk_msg_obj.map("INTERCEPT_EGRESS", SockHash)
     prog = loaded(sk_msg_obj, "drop_msg")
@@ -141,6 +143,7 @@ def test_detach_unload_take_link_and_with(sk_msg_obj: Ebpf, tcp: Callable[[], Co
     assert not fresh_socket_dropped()
 
 
+@requires(SOCKMAP_LINKS)
 def test_pinned_link_readopted_and_detached(sk_msg_obj: Ebpf, bpffs: Path,
                                             tcp: Callable[[], Conn]) -> None:
     intercept_egress = sk_msg_obj.map("INTERCEPT_EGRESS", SockHash)
@@ -163,6 +166,7 @@ def test_pinned_link_readopted_and_detached(sk_msg_obj: Ebpf, bpffs: Path,
     assert not drop_is_active(other)
 
 
+@requires(SOCKMAP_LINKS)
 def test_attach_errors(sk_msg_obj: Ebpf) -> None:
     intercept_egress = sk_msg_obj.map("INTERCEPT_EGRESS", SockHash)
     prog = sk_msg_obj.program("count_msg", SkMsg)

@@ -27,6 +27,7 @@ from tests.kernel.test_sock_maps import (
     sk_skb_obj,
     tcp,
 )
+from tests.kernel_features import SOCKMAP_LINKS, requires
 
 __all__ = ["sk_msg_obj", "sk_skb_obj", "tcp"]  # fixtures shared with test_sock_maps
 
@@ -123,6 +124,7 @@ def test_sockhash_target(sk_skb_obj: Ebpf, tcp: Callable[[], Conn]) -> None:
 # --- links -----------------------------------------------------------------------------------
 
 
+@requires(SOCKMAP_LINKS)
 def test_detach_and_unload_stop_the_program_for_sockets_added_later(
     sk_skb_obj: Ebpf, tcp: Callable[[], Conn]
 ) -> None:
@@ -156,6 +158,7 @@ def test_detach_and_unload_stop_the_program_for_sockets_added_later(
     assert recv_exactly(after.server, 5) == b"again"
 
 
+@requires(SOCKMAP_LINKS)
 def test_taken_link_outlives_unload_until_closed(sk_skb_obj: Ebpf,
                                                  tcp: Callable[[], Conn]) -> None:
     sockets = sk_skb_obj.map("SOCK_MAP", SockMap)
@@ -177,6 +180,7 @@ def test_taken_link_outlives_unload_until_closed(sk_skb_obj: Ebpf,
     assert recv_exactly(conn.server, 1) == b"y"
 
 
+@requires(SOCKMAP_LINKS)
 def test_taken_link_detaches_at_the_end_of_a_with_block(sk_skb_obj: Ebpf,
                                                         tcp: Callable[[], Conn]) -> None:
     sockets = sk_skb_obj.map("SOCK_MAP", SockMap)
@@ -191,6 +195,7 @@ def test_taken_link_detaches_at_the_end_of_a_with_block(sk_skb_obj: Ebpf,
     assert recv_exactly(conn.server, 1) == b"z"
 
 
+@requires(SOCKMAP_LINKS)
 def test_pinned_link_survives_the_object_and_is_readopted(bpf_object: Callable[[str], Path],
                                                           bpffs: Path,
                                                           tcp: Callable[[], Conn]) -> None:
@@ -259,6 +264,7 @@ def test_from_pin_needs_the_kind(sk_skb_obj: Ebpf, sk_msg_obj: Ebpf, bpffs: Path
     msg.unpin()
 
 
+@requires(SOCKMAP_LINKS)
 def test_attach_errors_leave_nothing_attached(sk_skb_obj: Ebpf, tcp: Callable[[], Conn]) -> None:
     sockets = sk_skb_obj.map("SOCK_MAP", SockMap)
     prog = sk_skb_obj.program("drop_verdict", SkSkb)

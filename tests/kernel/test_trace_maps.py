@@ -29,6 +29,7 @@ from bpf4py.maps.user_ring_buf import UserRingBuf
 from bpf4py.programs.cgroup import CgroupAttachMode
 from bpf4py.programs.cgroup_skb import CgroupSkb, CgroupSkbAttachType
 from bpf4py.programs.raw_trace_point import RawTracePoint
+from tests.kernel_features import CGROUP_STORAGE, requires
 from tests.syscalls import getppid_nr
 
 
@@ -37,6 +38,7 @@ class SkStats(ctypes.Structure):
 
 
 @pytest.fixture
+@requires(CGROUP_STORAGE)
 def ebpf(bpf_object: Callable[[str], Path]) -> Iterator[Ebpf]:
     loader = (EbpfLoader().override_global("target_tgid", os.getpid())
               .override_global("target_nr", getppid_nr()))
