@@ -9,12 +9,14 @@ Example::
 
 from __future__ import annotations
 
+import errno
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ._native import bpf as _bpf
 from ._native.fd import OwnedFd
+from .errors import BpfError
 from .types import MapType, ProgramType
 
 
@@ -103,8 +105,11 @@ def _infos(kind: str) -> Iterator[OwnedFd]:
     for ident in _bpf.iter_ids(kind):
         try:
             fd = _bpf.fd_by_id(kind, ident)
-        except FileNotFoundError:  # gone between listing and opening
-            continue
+        except BpfError as exc:
+            # ENOENT: gone between listing and opening; EAGAIN: a link being torn down.
+            if exc.errno in (errno.ENOENT, errno.EAGAIN):
+                continue
+            raise
         yield fd
 
 

@@ -61,7 +61,17 @@ def getppid(n: int = 1) -> None:
 # --- StackTraceMap ----------------------------------------------------------------------------
 
 
+def jit_images_in_kallsyms() -> None:
+    """BPF frames only symbolize when the JIT lists program images in /proc/kallsyms
+    (net.core.bpf_jit_kallsyms, off by default on some distribution kernels): turn it on.
+    It applies to programs loaded from then on."""
+    knob = Path("/proc/sys/net/core/bpf_jit_kallsyms")
+    if knob.exists() and knob.read_text().strip() == "0":
+        knob.write_text("1")
+
+
 def test_stack_trace_of_a_real_syscall(ebpf: Ebpf) -> None:
+    jit_images_in_kallsyms()
     stacks = ebpf.map("STACKS", StackTraceMap)
     assert list(stacks.stack_ids()) == []
     with attached(ebpf, "record_stack"):

@@ -111,3 +111,22 @@ def test_pinned_link_survives_the_process_and_is_readopted(bpf_object: Build, cg
     assert link_id in link_ids()  # the process is gone, the pinned link is not
     pinned.unpin().detach()
     assert link_id not in link_ids()
+
+
+def test_pinned_program_survives_the_process_and_is_readopted(bpf_object: Build,
+                                                              bpffs: Path) -> None:
+    from bpf4py import SocketFilter
+    from tests.packets import udp_packet
+
+    pin = bpffs / "count_packets"
+    code = ("import sys; from bpf4py import Ebpf\n"
+            "ebpf = Ebpf.load_file(sys.argv[1])\n"
+            "prog = ebpf.program('count_packets'); prog.load(); prog.pin(sys.argv[2])\n"
+            "print(prog.info().id)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(bpf_object("packet_counter")),
+                          str(pin)], check=True, capture_output=True, text=True).stdout
+    with SocketFilter.from_pin(pin) as prog:
+        assert prog.info().id == int(out)  # the process is gone, the program is not
+        packet = udp_packet(b"hi")
+        assert prog.test_run(data_in=packet).return_value == len(packet) - 14
+    pin.unlink()

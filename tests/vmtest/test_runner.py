@@ -65,7 +65,13 @@ def test_guest_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "CI=" not in guest_script(KERNEL, ["true"], project, results)
 
 
+def need_vng() -> None:
+    if shutil.which("vng") is None and not (Path(sys.executable).parent / "vng").is_file():
+        pytest.skip("virtme-ng is not installed (make test-vm installs it)")
+
+
 def test_vng_command_shares_project_and_results(tmp_path: Path) -> None:
+    need_vng()
     cmd = vng_command(KERNEL, Path("/p"), tmp_path, memory="1G", cpus=2)
     assert cmd[1:3] == ["--run", str(KERNEL.image)]
     for flag in ("--disable-kvm", "--force-9p"):
@@ -182,8 +188,7 @@ def test_no_exit_status_is_retried_once_and_leaves_nothing(
     ``None`` and removes its results directory."""
     import tempfile
 
-    if shutil.which("vng") is None and not (Path(sys.executable).parent / "vng").is_file():
-        pytest.skip("virtme-ng is not installed (make test-vm installs it)")
+    need_vng()
     results = tmp_path / "results"
     results.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(results))
@@ -205,8 +210,7 @@ def test_kill_all_stops_running_guests_and_starts_no_more(tmp_path: Path) -> Non
     is refused, so no qemu outlives the runner."""
     import threading
 
-    if shutil.which("vng") is None and not (Path(sys.executable).parent / "vng").is_file():
-        pytest.skip("virtme-ng is not installed (make test-vm installs it)")
+    need_vng()
     image = tmp_path / "not-a-kernel"
     image.write_bytes(b"\0" * 4096)
     guests = Guests()
