@@ -61,21 +61,13 @@ def getppid(n: int = 1) -> None:
 # --- StackTraceMap ----------------------------------------------------------------------------
 
 
-def jit_images_in_kallsyms() -> None:
-    """BPF frames only symbolize when the JIT lists program images in /proc/kallsyms
-    (net.core.bpf_jit_kallsyms, off by default on some distribution kernels): turn it on.
-    It applies to programs loaded from then on."""
-    knob = Path("/proc/sys/net/core/bpf_jit_kallsyms")
-    if knob.exists() and knob.read_text().strip() == "0":
-        knob.write_text("1")
-
-
 def test_stack_trace_of_a_real_syscall(ebpf: Ebpf) -> None:
-    jit_images_in_kallsyms()
     stacks = ebpf.map("STACKS", StackTraceMap)
     assert list(stacks.stack_ids()) == []
-    with attached(ebpf, "record_stack"):
-        getppid()
+    # The program stays loaded until the end: its /proc/kallsyms entry, which names the
+    # innermost frame, goes away when it is unloaded.
+    prog = attached(ebpf, "record_stack")
+    getppid()
     ids = ebpf.map("STACK_IDS", Array)
     kernel_id, user_id = ids[0], ids[1]
     assert 0 <= kernel_id < stacks.max_entries and 0 <= user_id < stacks.max_entries
@@ -98,6 +90,7 @@ def test_stack_trace_of_a_real_syscall(ebpf: Ebpf) -> None:
     assert user.symbolize() == [f"{ip:#x}" for ip in user.frames]  # no kernel symbol covers them
 
     assert dict(stacks.items()) == {kernel_id: trace, user_id: user}
+    prog.unload()
     assert sorted(t.id for t in stacks.values()) == sorted([kernel_id, user_id])
     stacks.remove(user_id)
     with pytest.raises(KeyNotFound):
