@@ -10,7 +10,6 @@ import asyncio
 import ctypes
 import os
 import select
-import signal
 import socket
 import struct
 import threading
@@ -25,6 +24,7 @@ from bpf4py import Array, ClosedError, Ebpf, InvalidMapType, MapError, SocketFil
 from bpf4py._native.perf_buffer import PerfBufferReader
 from bpf4py.maps._reader import BATCH
 from bpf4py.maps.perf_event_array import WAKEUP_EVENTS, PerfEventArray
+from tests.interrupts import interrupt_delay
 from tests.packets import udp_packet
 
 ETH_HLEN = 14  # test_run hands a socket filter the packet from the IP header on
@@ -358,25 +358,7 @@ def test_ctrl_c_interrupts_a_blocking_poll(ebpf: Ebpf, receiver: str) -> None:
     """SIGINT sent to the process lands on the main thread and interrupts poll() at once; sent
     to another thread, it still reaches the main thread within one wait slice."""
     events = ebpf.map("EVENTS", PerfEventArray).open()
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    sent: list[float] = []
-
-    def interrupt() -> None:
-        sent.append(time.monotonic())
-        if receiver == "process":
-            os.kill(os.getpid(), signal.SIGINT)
-        else:
-            signal.pthread_kill(threading.get_ident(), signal.SIGINT)
-
-    timer = threading.Timer(0.2, interrupt)
-    try:
-        timer.start()
-        with pytest.raises(KeyboardInterrupt):
-            events.poll()  # no data, no timeout
-        delay = time.monotonic() - sent[0]
-    finally:
-        timer.join()
-        signal.signal(signal.SIGINT, previous)
+    delay = interrupt_delay(events.poll, receiver)  # no data, no timeout
     assert delay < 0.5
 
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import os
 import select
-import signal
 import socket
 import struct
 import threading
@@ -21,6 +19,7 @@ import pytest
 from bpf4py import Array, ClosedError, Ebpf, InvalidMapType, MapError, SocketFilter
 from bpf4py._native.ringbuf import RingBufferConsumer
 from bpf4py.maps.ring_buf import BATCH, RingBuf
+from tests.interrupts import interrupt_delay
 from tests.packets import udp_packet
 
 ETH_HLEN = 14  # test_run hands a socket filter the packet from the IP header on
@@ -247,25 +246,7 @@ def test_ctrl_c_interrupts_a_blocking_poll(ebpf: Ebpf, receiver: str) -> None:
     """SIGINT sent to the process lands on the main thread and interrupts poll() at once; sent
     to another thread, it still reaches the main thread within one wait slice."""
     ring = ebpf.map("EVENTS", RingBuf)
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    sent: list[float] = []
-
-    def interrupt() -> None:
-        sent.append(time.monotonic())
-        if receiver == "process":
-            os.kill(os.getpid(), signal.SIGINT)
-        else:
-            signal.pthread_kill(threading.get_ident(), signal.SIGINT)
-
-    timer = threading.Timer(0.2, interrupt)
-    try:
-        timer.start()
-        with pytest.raises(KeyboardInterrupt):
-            ring.poll()  # no data, no timeout
-        delay = time.monotonic() - sent[0]
-    finally:
-        timer.join()
-        signal.signal(signal.SIGINT, previous)
+    delay = interrupt_delay(ring.poll, receiver)  # no data, no timeout
     assert delay < 0.5
 
 
