@@ -10,34 +10,16 @@ record costs the writing program.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-from run import BUILD, HERE, LIBBPF, PACKET, TRIALS, Baseline, Result, report
+from run import BUILD, HERE, PACKET, TRIALS, Baseline, Result, build_baseline, report
 
 RECORDS = 100_000        # records per drain (16 bytes each, 32 in the ring)
 PAGES = 1024             # pages per CPU ring: 4 MiB, room for 131072 records
 WRITES = 20_000          # records per writer-cost trial
-
-
-def build_baseline() -> Path:
-    exe = BUILD / "perf_event_array"
-    src = HERE / "perf_event_array.c"
-    lib = LIBBPF / "lib" / "libbpf.a"
-    if not lib.is_file():
-        sys.exit(f"{lib} is missing: build the vendored libbpf first (make libbpf)")
-    if exe.is_file() and exe.stat().st_mtime >= max(src.stat().st_mtime, lib.stat().st_mtime):
-        return exe
-    gcc = shutil.which("gcc") or sys.exit("gcc is needed to build the C baseline")
-    BUILD.mkdir(parents=True, exist_ok=True)
-    subprocess.run([gcc, "-O2", "-Wall", "-o", str(exe), str(src), f"-I{LIBBPF / 'include'}",
-                    str(lib), "-lelf", "-lz"], check=True)
-    return exe
 
 
 @contextmanager
@@ -61,7 +43,7 @@ def measure() -> list[Result]:
     from bpf4py.maps.perf_event_array import WAKEUP_EVENTS, PerfEventArray
 
     obj = compile_program(HERE / "perf_event_array.bpf.c", BUILD / "perf_event_array.bpf.o")
-    c = Baseline(build_baseline())
+    c = Baseline(build_baseline("perf_event_array"))
     rows: list[Result] = []
     with Ebpf.load_file(obj) as ebpf, one_cpu():
         fill = ebpf.program("fill_perf", SocketFilter)

@@ -91,9 +91,10 @@ def best_ns(trials: int, ops: int, fn: Callable[[], object]) -> float:
 # --- building ---------------------------------------------------------------------------------
 
 
-def build_baseline() -> Path:
-    exe = BUILD / "baseline"
-    src = HERE / "baseline.c"
+def build_baseline(name: str = "baseline") -> Path:
+    """Compile benchmarks/NAME.c against the vendored libbpf (cached by mtime)."""
+    exe = BUILD / name
+    src = HERE / f"{name}.c"
     lib = LIBBPF / "lib" / "libbpf.a"
     if not lib.is_file():
         sys.exit(f"{lib} is missing: build the vendored libbpf first (make libbpf)")
