@@ -26,9 +26,9 @@ from . import maps as map_families
 from . import programs as program_families
 from ._closing import Closing
 from ._native.object import BpfObject, GlobalVar, MapSpec, ProgramSpec
-from .btf import Btf
 from .errors import ClosedError, MapError, ObjectError, PinError, ProgramError
 from .maps.base import MAP_CLASSES, Map
+from .maps.btf_pending import BtfSource, defer_btf
 from .programs.base import PROGRAM_CLASSES, Program
 
 P = TypeVar("P", bound=Program)
@@ -258,17 +258,14 @@ class EbpfLoader:
                     for spec in obj.programs()}
         maps: dict[str, Map] = {}
         specs = obj.maps()
-        btf = _object_btf(obj, specs)
+        source = _object_btf(obj, specs)
         try:
             for spec in specs:
-                maps[spec.name] = _make_map(spec, obj, btf)
+                maps[spec.name] = _make_map(spec, obj, source)
         except BaseException:
             for m in maps.values():
                 m.close()
             raise
-        finally:
-            if btf is not None:
-                btf.close()
         return Ebpf(obj, programs, maps)
 
     def _apply_globals(self, obj: BpfObject) -> None:
@@ -329,12 +326,13 @@ def _make_program(spec: ProgramSpec, obj: BpfObject, license: str, log_level: in
     return cls._from_spec(spec, load)
 
 
-def _object_btf(obj: BpfObject, specs: list[MapSpec]) -> Btf | None:
-    """The object's BTF, parsed once, when a map has BTF key/value types (else None)."""
+def _object_btf(obj: BpfObject, specs: list[MapSpec]) -> BtfSource | None:
+    """The object's BTF (a copy, parsed when a map first needs it) when a map has BTF
+    key/value types, else None."""
     if not any(_btf_typed(spec) for spec in specs):
         return None
-    view = obj.btf_view()  # closed by _build before the object can go away
-    return Btf(view) if view is not None else None
+    data = obj.btf_data()
+    return BtfSource(data, f"the BTF of {obj.name!r}") if data is not None else None
 
 
 def _btf_typed(spec: MapSpec) -> bool:
@@ -343,15 +341,15 @@ def _btf_typed(spec: MapSpec) -> bool:
     return not spec.internal and bool(spec.btf_key_type_id or spec.btf_value_type_id)
 
 
-def _make_map(spec: MapSpec, obj: BpfObject, btf: Btf | None) -> Map:
+def _make_map(spec: MapSpec, obj: BpfObject, source: BtfSource | None) -> Map:
     cls = MAP_CLASSES.get(spec.map_type, Map)
     m = cls(obj.map_fd(spec.name), spec.name, spec.map_type, spec.key_size, spec.value_size,
             spec.max_entries, spec.flags)
     try:
         m._pin_path = obj.map_pin_path(spec.name)
-        if btf is not None and _btf_typed(spec):
-            m._use_btf(btf, spec.btf_key_type_id, spec.btf_value_type_id)
     except BaseException:
         m.close()
         raise
+    if source is not None and _btf_typed(spec):
+        defer_btf(m, source, spec.btf_key_type_id, spec.btf_value_type_id)
     return m

@@ -197,6 +197,50 @@ def test_maps_without_btf_types_keep_int_and_bytes(ebpf: Ebpf) -> None:
         assert standalone[1].packets == 3
 
 
+def test_btf_codecs_are_built_on_first_use_once_per_object(
+        bpf_object: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    parses: list[str] = []
+    real = Btf.from_bytes.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[Btf], data: bytes, what: str = "BTF data") -> Btf:
+        parses.append(what)
+        return real(cls, data, what)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(Btf, "from_bytes", classmethod(counting))
+    with Ebpf.load_file(bpf_object("btf_types")) as fresh:
+        flows, records = fresh.map("FLOWS", HashMap), fresh.map("RECORDS", HashMap)
+        assert parses == []  # loading builds no codec
+        assert records.value_type.__name__ == "record" and len(parses) == 1
+        flows.typed(key=ctypes.c_uint32)  # an explicit key type stays; the value is BTF's
+        assert flows.value_type.__name__ == "flow_stats" and flows.key_type is ctypes.c_uint32
+        assert len(parses) == 1  # one parse serves every map of the object
+        taken = fresh.take_map("RECORDS")
+    with taken:  # the object is closed; its BTF types still decode
+        taken[{"tenant": 1, "port": 2, "proto": 3}] = {"id": 9}
+        assert taken[{"tenant": 1, "port": 2, "proto": 3}].id == 9
+
+
+def test_first_use_from_many_threads_builds_one_codec(
+        bpf_object: Callable[[str], Path]) -> None:
+    import threading
+
+    with Ebpf.load_file(bpf_object("btf_types")) as fresh:
+        flows = fresh.map("FLOWS", HashMap)
+        start = threading.Barrier(8)
+        seen: list[type] = []
+
+        def first_use() -> None:
+            start.wait()
+            seen.append(flows.value_type)
+
+        threads = [threading.Thread(target=first_use) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(seen) == 8 and len(set(seen)) == 1 and seen[0].__name__ == "flow_stats"
+
+
 def test_maps_opened_by_id_use_the_kernels_copy_of_the_btf(ebpf: Ebpf) -> None:
     run(ebpf, "write_record")
     records = ebpf.map("RECORDS", HashMap)

@@ -121,12 +121,14 @@ class Map(Closing, Pinnable):
         """What values decode to (one per CPU for per-CPU maps); see :attr:`key_type`."""
         return self._value.python_type
 
-    def _use_btf(self, btf: Btf, key_type_id: int, value_type_id: int) -> None:
+    def _use_btf(self, btf: Btf, key_type_id: int, value_type_id: int,
+                 defaults: Mapping[str, Codec] | None = None) -> None:
         """Decode through these BTF types where the codec is still the by-size default
         (a type the class or the caller chose stays).  A type with no Python form keeps the
-        default, with a warning: the map works as without BTF."""
+        default, with a warning: the map works as without BTF.  ``defaults``: the by-size
+        codecs of roles whose placeholder (:mod:`~bpf4py.maps.btf_pending`) is on the map."""
         for role, type_id in (("key", key_type_id), ("value", value_type_id)):
-            current: Codec = getattr(self, f"_{role}")
+            current: Codec = (defaults or {}).get(role) or getattr(self, f"_{role}")
             if not type_id or not current.by_size:
                 continue
             try:

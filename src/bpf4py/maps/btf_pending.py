@@ -1,0 +1,95 @@
+"""BTF key/value types resolved on a map's first use, not when its object loads.
+
+Building the codec classes of every map of an object costs more than loading a small object
+(class creation, struct layouts).  The loader therefore hands each BTF-typed map a
+:class:`PendingCodec` in place of its by-size codec: the first attribute read on it (the
+first ``m[k]``, ``m.value_type``, ``items()``...) parses the object's BTF once per object,
+builds the map's codecs and puts them on the map, so every later call goes straight to the
+real codec.  A map never used pays nothing.
+
+Example (what the loader does)::
+
+    source = BtfSource(obj.btf_data())
+    defer_btf(m, source, spec.btf_key_type_id, spec.btf_value_type_id)
+    m[1]            # resolves: key and value decode as the BTF says from here on
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from ..btf import Btf
+
+if TYPE_CHECKING:
+    from .base import Map
+    from .codec import Codec
+
+
+class BtfSource:
+    """One object's raw BTF, parsed on the first demand and shared by its maps."""
+
+    def __init__(self, data: bytes, what: str) -> None:
+        self._data: bytes | None = data
+        self._what = what
+        self._btf: Btf | None = None
+        self._lock = threading.Lock()
+
+    def btf(self) -> Btf:
+        with self._lock:
+            if self._btf is None:
+                assert self._data is not None
+                self._btf = Btf.from_bytes(self._data, self._what)
+                self._data = None
+            return self._btf
+
+
+class _Pending:
+    """One map's unresolved BTF types (shared by its key and value placeholders)."""
+
+    def __init__(self, m: Map, source: BtfSource, key_type_id: int, value_type_id: int) -> None:
+        self._map = weakref.ref(m)
+        self._source = source
+        self._ids = (key_type_id, value_type_id)
+        self._fallback: dict[str, Codec] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, role: str) -> Codec:
+        """Put the BTF codecs on the map (once) and return the one for ``role``."""
+        m = self._map()
+        with self._lock:
+            if m is None:  # the map is gone; only a stray reference asked
+                return self._fallback[role]
+            if isinstance(getattr(m, f"_{role}"), PendingCodec):
+                pending = {name: codec for name, codec in self._fallback.items()
+                           if isinstance(getattr(m, f"_{name}"), PendingCodec)}
+                m._use_btf(self._source.btf(), *self._ids, defaults=pending)
+                for name, codec in pending.items():  # no Python form: the by-size default
+                    if isinstance(getattr(m, f"_{name}"), PendingCodec):
+                        setattr(m, f"_{name}", codec)
+            return getattr(m, f"_{role}")  # type: ignore[no-any-return]
+
+
+class PendingCodec:
+    """Stands in for a map's key or value codec until its BTF codec is built."""
+
+    __slots__ = ("_pending", "_role")
+
+    def __init__(self, pending: _Pending, role: str) -> None:
+        self._pending = pending
+        self._role = role
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pending.resolve(self._role), name)
+
+
+def defer_btf(m: Map, source: BtfSource, key_type_id: int, value_type_id: int) -> None:
+    """Give ``m`` placeholders that build its BTF codecs on first use (roles whose codec is
+    not the by-size default keep it, as :meth:`Map._use_btf` would)."""
+    pending = _Pending(m, source, key_type_id, value_type_id)
+    for role, type_id in (("key", key_type_id), ("value", value_type_id)):
+        current: Codec = getattr(m, f"_{role}")
+        if type_id and current.by_size:
+            pending._fallback[role] = current
+            setattr(m, f"_{role}", PendingCodec(pending, role))
