@@ -258,7 +258,7 @@ class EbpfLoader:
                     for spec in obj.programs()}
         maps: dict[str, Map] = {}
         specs = obj.maps()
-        source = _object_btf(obj, specs)
+        source = _object_btf(obj)
         try:
             for spec in specs:
                 maps[spec.name] = _make_map(spec, obj, source)
@@ -326,13 +326,10 @@ def _make_program(spec: ProgramSpec, obj: BpfObject, license: str, log_level: in
     return cls._from_spec(spec, load)
 
 
-def _object_btf(obj: BpfObject, specs: list[MapSpec]) -> BtfSource | None:
-    """The object's BTF (a copy, parsed when a map first needs it) when a map has BTF
-    key/value types, else None."""
-    if not any(_btf_typed(spec) for spec in specs):
-        return None
+def _object_btf(obj: BpfObject) -> BtfSource | None:
+    """The object's BTF (a copy, parsed when a map first needs it); None without BTF."""
     data = obj.btf_data()
-    return BtfSource(data, f"the BTF of {obj.name!r}") if data is not None else None
+    return None if data is None else BtfSource.from_bytes(data, f"the BTF of {obj.name!r}")
 
 
 def _btf_typed(spec: MapSpec) -> bool:
@@ -350,6 +347,8 @@ def _make_map(spec: MapSpec, obj: BpfObject, source: BtfSource | None) -> Map:
     except BaseException:
         m.close()
         raise
-    if source is not None and _btf_typed(spec):
-        defer_btf(m, source, spec.btf_key_type_id, spec.btf_value_type_id)
+    if source is not None:
+        typed = _btf_typed(spec)
+        defer_btf(m, source, spec.btf_key_type_id if typed else 0,
+                  spec.btf_value_type_id if typed else 0)
     return m

@@ -71,4 +71,7 @@ int output_varlen(struct __sk_buff *skb)
     return skb->len;
 }
 
+/* Puts struct record into the object's BTF, so readers can say typed("struct record"). */
+const struct record *record_type __attribute__((unused));
+
 char LICENSE[] SEC("license") = "GPL";

@@ -16,6 +16,8 @@ struct {
 } EVENTS SEC(".maps");
 
 __u64 seq = 0;
+/* Puts struct record into the object's BTF, so readers can say typed("struct record"). */
+const struct record *record_type __attribute__((unused));
 
 static __always_inline void fill(struct record *r, struct __sk_buff *skb)
 {

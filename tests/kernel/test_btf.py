@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bpf4py import ClosedError, Ebpf, HashMap, PerCpuArray, SocketFilter
+from bpf4py import ClosedError, Ebpf, HashMap, MapError, PerCpuArray, SocketFilter
 from bpf4py.btf import Btf, BtfError, Kind
 from bpf4py.errors import MissingDependency
 from bpf4py.maps import possible_cpus
@@ -116,6 +116,10 @@ def test_explicit_codecs_override_btf(ebpf: Ebpf) -> None:
     assert len(flows.typed(value=bytes)[2]) == 40
     flows.typed(value=Btf.from_object(ebpf).find("struct flow_stats"))  # back to BTF
     assert flows[2].delta == -2
+    assert flows.typed(value=bytes).typed(value="struct flow_stats")[2].delta == -2  # by name
+    with HashMap.create(4, 40, 1) as plain, \
+            pytest.raises(MapError, match="no BTF to find 'struct flow_stats'"):
+        plain.typed(value="struct flow_stats")
 
 
 def test_to_numpy_and_to_pandas_of_a_1000_entry_map_match_items(ebpf: Ebpf) -> None:

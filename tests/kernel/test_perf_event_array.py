@@ -88,7 +88,7 @@ def seqs_by_cpu(records: list[Record]) -> dict[int, list[int]]:
 
 def failed_outputs(ebpf: Ebpf) -> int:
     """The program's count of bpf_perf_event_output calls that failed."""
-    return int(struct.unpack("<QQ", ebpf.map(".bss", Array)[0])[1])
+    return int(struct.unpack_from("<QQ", ebpf.map(".bss", Array)[0])[1])
 
 
 def readable(events: PerfEventArray, timeout: float) -> bool:
@@ -118,6 +118,16 @@ def test_variable_length_records_come_padded(ebpf: Ebpf, cpus: tuple[int, int]) 
         return data + bytes((4 - len(data)) % 8)
 
     assert events.consume() == [padded(n) for n in range(64)]
+
+
+def test_padded_records_typed_by_btf_name_and_as_one_array(ebpf: Ebpf,
+                                                           cpus: tuple[int, int]) -> None:
+    events = ebpf.map("EVENTS", PerfEventArray).open().typed("struct record")
+    run(program(ebpf), 50, cpus[0], tag=0xC0FFEE)
+    [first, *_] = events.consume(max_records=10)  # 28-byte samples, a 24-byte type
+    assert (first.seq, first.cpu, first.tail) == (0, cpus[0], 0xC0FFEE)
+    batch = events.poll_array(1.0)
+    assert batch["seq"].tolist() == list(range(10, 50)) and set(batch["cpu"]) == {cpus[0]}
 
 
 def test_records_from_real_udp_packets(ebpf: Ebpf) -> None:

@@ -14,9 +14,11 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bpf4py import Array, ClosedError, Ebpf, InvalidMapType, MapError, SocketFilter
+from bpf4py.btf import BtfError
 from bpf4py._native.ringbuf import RingBufferConsumer
 from bpf4py.maps.ring_buf import BATCH, RingBuf
 from tests.interrupts import interrupt_delay
@@ -173,6 +175,46 @@ def test_typed_records_and_records_too_short_for_the_type(ebpf: Ebpf) -> None:
     assert ring.typed(int).consume() == [seq | length << 64 | tail << 96]
     with pytest.raises(TypeError, match="record type must be int, bytes or a ctypes type"):
         ring.typed(str)
+
+
+def test_records_typed_by_btf_name_format_and_dtype(ebpf: Ebpf) -> None:
+    ring = ebpf.map("EVENTS", RingBuf)
+    prog = program(ebpf, "output_record")
+    length = len(packet(0)) - ETH_HLEN
+    run(prog, 3)
+    records = ring.typed("struct record").consume()  # the object's BTF names the type
+    assert [(r.seq, r.len, r.tail) for r in records] == [(n, length, 7) for n in range(3)]
+    assert records[0]._asdict() == {"seq": 0, "len": length, "tail": 7}
+    run(prog, 2)
+    assert ring.typed("=QII").consume() == [(3, length, 7), (4, length, 7)]
+    run(prog, 1)
+    assert ring.typed("=Q").consume() == [5]  # a shorter type reads the first bytes
+    dtype = np.dtype([("seq", "<u8"), ("len", "<u4"), ("tail", "<u4")])
+    run(prog, 1)
+    [one] = ring.typed(dtype).consume()
+    assert (int(one["seq"]), int(one["len"])) == (6, length)
+    with pytest.raises(BtfError, match="no type 'struct nope'"):
+        ring.typed("struct nope")
+
+
+def test_poll_array_is_the_records_as_one_structured_array(ebpf: Ebpf) -> None:
+    ring = ebpf.map("EVENTS", RingBuf)
+    prog = program(ebpf, "output_record")
+    with pytest.raises(MapError, match="give typed\\(\\) a record type"):
+        ring.poll_array()
+    ring.typed("struct record")
+    assert len(ring.poll_array()) == 0
+    run(prog, 5000, tag=0xBEEF)
+    batch = ring.poll_array(1.0, max_records=4000)
+    assert batch.dtype.names == ("seq", "len", "tail") and len(batch) == 4000
+    assert batch["seq"].tolist() == list(range(4000)) and set(batch["tail"]) == {0xBEEF}
+    rest = ring.poll_array()
+    assert rest["seq"].tolist() == list(range(4000, 5000))
+    run(prog, 2)
+    ring.typed(Record * 2)  # 32 bytes: the 16-byte records are too short, and stay
+    with pytest.raises(MapError, match="record of 16 bytes is shorter than 32 bytes"):
+        ring.poll_array()
+    assert ring.typed(ctypes.c_uint64).poll_array().tolist() == [5000, 5001]
 
 
 def test_poll_waits_for_the_timeout_then_returns_nothing(ebpf: Ebpf) -> None:

@@ -4,7 +4,6 @@ records, Ctrl-C while waiting, and no loss between reads."""
 
 from __future__ import annotations
 
-import ctypes
 import math
 import select
 import time
@@ -14,8 +13,9 @@ from typing import Any, TypeVar, overload
 
 from .._native.batch import MAX_BATCH, BatchReader
 from ..errors import MapError
+from . import numpy_export
 from .base import Map
-from .codec import Codec, make_codec
+from .codec import Codec, make_codec, natural_size
 
 R = TypeVar("R", bound="RecordReader")
 
@@ -33,12 +33,13 @@ WAIT_SLICE = 0.1
 class RecordReader(Map):
     """Reads the records eBPF programs send through a map, in order, without loss.
 
-    Records are ``bytes`` unless :meth:`typed` names a ctypes type (or ``int``).  Reading:
+    Records are ``bytes`` unless :meth:`typed` names their type.  Reading:
 
     * :meth:`poll` waits (``timeout`` seconds; None: until records come) and returns every
       record available, or calls ``callback`` once per record;
     * :meth:`consume` does the same without waiting; iterating (``for r in m``) yields the
       records available now, one at a time;
+    * :meth:`poll_array` takes a batch as one numpy array of the record type's dtype;
     * ``await m.read()`` and ``async for record in m`` wait without blocking the event loop;
     * :meth:`fileno` is readable (``select``, ``epoll``) when records are waiting.
 
@@ -65,20 +66,26 @@ class RecordReader(Map):
         self._reader: BatchReader | None = None
         self._pending: deque[bytes] = deque()
         self._record: Codec | None = None
+        self._decode: Callable[[bytes], Any] | None = None
 
     # A stream has no keys: its one type is the records', hence the narrower signature.
     def typed(self: R, record: object = None) -> R:  # type: ignore[override]
-        """Decode records as ``record`` (a ctypes type, ``int`` or ``bytes``); returns ``self``.
+        """Decode records as ``record``; returns ``self``.
 
-        A record longer than the ctypes type is decoded from its first bytes; a shorter one
-        raises :class:`MapError` and stays in the reader for the next call.
+        ``record``: a ctypes type, a :mod:`struct` format string, a numpy dtype, a
+        :class:`~bpf4py.btf.BtfType` (or a class generated from one), the name of a type in
+        the object's BTF (``"struct event"``), ``int`` (the whole record as one integer) or
+        ``bytes`` (the default).  A record longer than the type is decoded from its first
+        bytes; a shorter one raises :class:`MapError` and stays in the reader for the next
+        call.
 
-        Example: ``events = ebpf.map("EVENTS").typed(Event)``.
+        Example: ``events = ebpf.map("EVENTS", RingBuf).typed("struct event")``.
         """
-        if record is None or record is bytes:
-            self._record = None
-        else:
-            self._record = make_codec(record, _sizeof(record), "record", self.what)
+        self._record = self._decode = None
+        if record is not None and record is not bytes:
+            kind = self._named_type(record)
+            codec = make_codec(kind, natural_size(kind), "record", self.what)
+            self._record, self._decode = codec, _first_bytes_decoder(codec)
         return self
 
     # --- reading ---------------------------------------------------------------------------
@@ -141,6 +148,32 @@ class RecordReader(Map):
                 handle(batch)
         """
         return self._read(0, callback, max_records)
+
+    def poll_array(self, timeout: float | None = 0, *, max_records: int | None = None) -> Any:
+        """The records available as one numpy array of the record type's dtype (a structured
+        array for a struct), after waiting up to ``timeout`` seconds as :meth:`poll` does (by
+        default not at all).  Needs :meth:`typed` with a fixed-size type, and numpy.
+
+        The records are copied once, from the batch taken in C into the array.
+
+        Example::
+
+            events = ebpf.map("EVENTS", RingBuf).typed("struct event")
+            batch = events.poll_array(1.0, max_records=65536)
+            print(len(batch), batch["len"].sum())
+        """
+        codec = self._record
+        if codec is None or not codec.size:
+            raise MapError(f"reading {self.what} as an array: give typed() a record type of a "
+                           "fixed size first")
+        raw = self._take_or_wait(timeout, self._limit(max_records))
+        try:
+            if raw and min(map(len, raw)) < codec.size:
+                raise self._short_record_error(raw)
+            return numpy_export.records_to_numpy(raw, codec, self.what)
+        except BaseException:
+            self._pending.extendleft(reversed(raw))
+            raise
 
     def __iter__(self) -> Iterator[Any]:
         """Yield the records available now, one at a time; ends when none is left.
@@ -231,9 +264,7 @@ class RecordReader(Map):
               max_records: int | None) -> list[Any] | int:
         limit = self._limit(max_records)
         want = limit if callback is None else min(limit, BATCH)
-        raw = self._take(want)
-        if not raw and timeout != 0:
-            raw = self._wait_and_take(timeout, want)
+        raw = self._take_or_wait(timeout, want)
         if callback is None:
             return self._decoded(raw)
         done = 0
@@ -245,6 +276,12 @@ class RecordReader(Map):
             want = min(limit - done, BATCH)
             raw = self._take(want)
         return done
+
+    def _take_or_wait(self, timeout: float | None, limit: int) -> list[bytes]:
+        raw = self._take(limit)
+        if not raw and timeout != 0:
+            raw = self._wait_and_take(timeout, limit)
+        return raw
 
     def _take(self, limit: int) -> list[bytes]:
         """Pending records first, then fresh ones, ``limit`` at most; no waiting."""
@@ -308,9 +345,9 @@ class RecordReader(Map):
             raise
 
     def _decoded(self, raw: list[bytes]) -> list[Any]:
-        if self._record is None or not raw:
+        decode = self._decode
+        if decode is None or not raw:
             return raw
-        decode = self._record.decode
         try:
             return [decode(r) for r in raw]
         except ValueError:
@@ -318,10 +355,10 @@ class RecordReader(Map):
             raise self._short_record_error(raw) from None
 
     def _decode_one(self, data: bytes) -> Any:
-        if self._record is None:
+        if self._decode is None:
             return data
         try:
-            return self._record.decode(data)
+            return self._decode(data)
         except ValueError:
             raise self._short_record_error([data]) from None
 
@@ -333,10 +370,18 @@ class RecordReader(Map):
                         "given to typed()")
 
 
-def _sizeof(kind: object) -> int:
-    """The size of a ctypes type; 0 for anything else (``int``, or a kind make_codec rejects
-    with its own message)."""
-    try:
-        return ctypes.sizeof(kind)  # type: ignore[arg-type]
-    except TypeError:
-        return 0
+def _first_bytes_decoder(codec: Codec) -> Callable[[bytes], Any]:
+    """``codec.decode`` of a record's first ``codec.size`` bytes (ValueError when it is
+    shorter); a codec of size 0 (``int``) decodes the whole record."""
+    size, decode = codec.size, codec.decode
+    if not size:
+        return decode
+
+    def first_bytes(record: bytes) -> Any:
+        if len(record) != size:
+            if len(record) < size:
+                raise ValueError(len(record))
+            record = record[:size]
+        return decode(record)
+
+    return first_bytes

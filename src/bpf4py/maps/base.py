@@ -16,6 +16,7 @@ from ..errors import IndexOutOfBounds, InvalidMapType, KeyNotFound, MapError
 from ..info import MapInfo
 from ..types import MapType
 from . import batch, btf_codec, numpy_export
+from .btf_pending import BtfSource, defer_btf
 from .codec import Codec, make_codec
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ class Map(Closing, Pinnable):
     #: Map types this class accepts; the first is used by :meth:`create`.
     MAP_TYPES: ClassVar[tuple[MapType, ...]] = ()
     MIN_KERNEL: ClassVar[str] = ""
+    #: Where the map's BTF types are (set by the loader and ``from_pin``/``from_id``).
+    _btf_source: BtfSource | None = None
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -99,16 +102,29 @@ class Map(Closing, Pinnable):
 
     def typed(self: M, key: object = None, value: object = None) -> M:
         """Decode keys/values as ``int``, ``bytes``, a ctypes type, a :mod:`struct` format
-        string, a numpy dtype or a :class:`~bpf4py.btf.BtfType`; returns ``self``.  This
+        string, a numpy dtype, a :class:`~bpf4py.btf.BtfType` or the name of a type in the
+        map's BTF (``"struct flow"``, ``"union u"``, ``"enum e"``); returns ``self``.  This
         overrides the types the map has from BTF.
 
         Example: ``stats = ebpf.map("STATS").typed(key=ctypes.c_uint32, value=Counters)``.
         """
         if key is not None:
-            self._key = make_codec(key, self.key_size, "key", self.what)
+            self._key = make_codec(self._named_type(key), self.key_size, "key", self.what)
         if value is not None:
-            self._value = make_codec(value, self.value_size, "value", self.what)
+            self._value = make_codec(self._named_type(value), self.value_size, "value",
+                                     self.what)
         return self
+
+    def _named_type(self, kind: object) -> object:
+        """``"struct NAME"``, ``"union NAME"`` or ``"enum NAME"``: that type of the map's BTF
+        (its object's, or the kernel's copy for a map opened by pin or id); ``kind`` itself
+        otherwise."""
+        if not (isinstance(kind, str) and kind.partition(" ")[0] in ("struct", "union", "enum")):
+            return kind
+        if self._btf_source is None:
+            raise MapError(f"{self.what}: no BTF to find {kind!r} in (compile the object with "
+                           "-g, or pass a ctypes type)")
+        return self._btf_source.btf().find(kind)
 
     @property
     def key_type(self) -> type:
@@ -152,12 +168,9 @@ class Map(Closing, Pinnable):
         fd.what = f"map {name!r}"
         m = cls(fd, name, info.map_type, info.key_size, info.value_size, info.max_entries,
                 info.flags, **types)
-        if info.btf_id and (info.btf_key_type_id or info.btf_value_type_id):
-            try:
-                with Btf.from_id(info.btf_id) as btf:
-                    m._use_btf(btf, info.btf_key_type_id, info.btf_value_type_id)
-            except BtfError as exc:  # e.g. no CAP_SYS_ADMIN: keys and values stay by size
-                log.debug("%s: not reading its BTF: %s", m.what, exc)
+        if info.btf_id:  # read from the kernel on first use (needs CAP_SYS_ADMIN)
+            defer_btf(m, BtfSource.from_id(info.btf_id), info.btf_key_type_id,
+                      info.btf_value_type_id)
         return m
 
     @classmethod

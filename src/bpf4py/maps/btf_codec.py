@@ -986,6 +986,16 @@ def codec_for_kind(kind: object, size: int, role: str, map_what: str) -> Codec |
     return None
 
 
+def size_of_kind(kind: object) -> int | None:
+    """The size in bytes of a :class:`~bpf4py.btf.BtfType` (typedefs resolved) or a generated
+    struct class; None for anything else."""
+    if isinstance(kind, BtfType):
+        return layout(kind.btf, kind.id).size
+    if isinstance(kind, type) and issubclass(kind, BtfStruct) and kind is not BtfStruct:
+        return kind._node.size
+    return None
+
+
 def _codec(node: Node, size: int, role: str, map_what: str) -> Codec:
     if node.size != size:
         raise size_error(role, f"{map_what}: {node.c_name} is {node.size} bytes, the map's "

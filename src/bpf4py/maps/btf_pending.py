@@ -9,39 +9,59 @@ real codec.  A map never used pays nothing.
 
 Example (what the loader does)::
 
-    source = BtfSource(obj.btf_data())
+    source = BtfSource.from_bytes(obj.btf_data(), obj.name)
     defer_btf(m, source, spec.btf_key_type_id, spec.btf_value_type_id)
     m[1]            # resolves: key and value decode as the BTF says from here on
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..btf import Btf
+from ..btf import Btf, BtfError
 
 if TYPE_CHECKING:
     from .base import Map
     from .codec import Codec
 
+log = logging.getLogger(__name__)
+
 
 class BtfSource:
-    """One object's raw BTF, parsed on the first demand and shared by its maps."""
+    """The BTF a map's types come from, loaded on the first demand and shared: one object's
+    raw BTF (every map of the object), or a BTF object in the kernel (a map opened by pin or
+    id)."""
 
-    def __init__(self, data: bytes, what: str) -> None:
-        self._data: bytes | None = data
-        self._what = what
+    def __init__(self, load: Callable[[], Btf]) -> None:
+        self._load: Callable[[], Btf] | None = load
         self._btf: Btf | None = None
+        self._error: BtfError | None = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def from_bytes(cls, data: bytes, what: str) -> BtfSource:
+        return cls(lambda: Btf.from_bytes(data, what))
+
+    @classmethod
+    def from_id(cls, btf_id: int) -> BtfSource:
+        return cls(lambda: Btf.from_id(btf_id))
+
     def btf(self) -> Btf:
+        """The parsed BTF; raises :class:`BtfError` (every time) when it cannot be had."""
         with self._lock:
+            if self._load is not None:
+                load, self._load = self._load, None
+                try:
+                    self._btf = load()
+                except BtfError as exc:  # e.g. no CAP_SYS_ADMIN for a kernel BTF object
+                    self._error = exc
             if self._btf is None:
-                assert self._data is not None
-                self._btf = Btf.from_bytes(self._data, self._what)
-                self._data = None
+                assert self._error is not None
+                raise self._error
             return self._btf
 
 
@@ -64,7 +84,10 @@ class _Pending:
             if isinstance(getattr(m, f"_{role}"), PendingCodec):
                 pending = {name: codec for name, codec in self._fallback.items()
                            if isinstance(getattr(m, f"_{name}"), PendingCodec)}
-                m._use_btf(self._source.btf(), *self._ids, defaults=pending)
+                try:
+                    m._use_btf(self._source.btf(), *self._ids, defaults=pending)
+                except BtfError as exc:
+                    log.debug("%s: keys and values stay by size: %s", m.what, exc)
                 for name, codec in pending.items():  # no Python form: the by-size default
                     if isinstance(getattr(m, f"_{name}"), PendingCodec):
                         setattr(m, f"_{name}", codec)
@@ -85,8 +108,10 @@ class PendingCodec:
 
 
 def defer_btf(m: Map, source: BtfSource, key_type_id: int, value_type_id: int) -> None:
-    """Give ``m`` placeholders that build its BTF codecs on first use (roles whose codec is
-    not the by-size default keep it, as :meth:`Map._use_btf` would)."""
+    """Remember where ``m``'s BTF is (for ``typed("struct name")``) and give ``m``
+    placeholders that build its BTF codecs on first use (a role whose codec is not the by-size
+    default keeps it, as :meth:`Map._use_btf` would)."""
+    m._btf_source = source
     pending = _Pending(m, source, key_type_id, value_type_id)
     for role, type_id in (("key", key_type_id), ("value", value_type_id)):
         current: Codec = getattr(m, f"_{role}")

@@ -248,6 +248,27 @@ def _numpy_dtype(kind: object) -> Any:
     return None
 
 
+def natural_size(kind: object) -> int:
+    """The size of the values ``kind`` describes (a ctypes type, a struct format string, a
+    numpy dtype, a BTF type or generated class); 0 when it has none of its own (``int``,
+    ``bytes``) or is not a type make_codec knows (it then raises with its own message)."""
+    if isinstance(kind, type) and issubclass(kind, _CTYPES):
+        return ctypes.sizeof(kind)
+    if isinstance(kind, str):
+        try:
+            return struct.calcsize(kind)
+        except struct.error:
+            return 0
+    if kind is int or kind is bytes:
+        return 0
+    dtype = _numpy_dtype(kind)
+    if dtype is not None:
+        return int(dtype.itemsize)
+    from .btf_codec import size_of_kind
+
+    return size_of_kind(kind) or 0
+
+
 def make_codec(kind: object, size: int, role: str, map_what: str) -> Codec:
     """A codec for ``kind``: None (by size), ``int``, ``bytes``, a ctypes type, a struct format
     string, a numpy dtype, a :class:`~bpf4py.btf.BtfType` or a class generated from BTF."""

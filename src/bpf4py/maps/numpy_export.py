@@ -26,6 +26,7 @@ from .btf_codec import BtfStruct
 
 if TYPE_CHECKING:
     from .base import KeyValueMap
+    from .codec import Codec
 
 
 def _require(module: str, doing: str) -> Any:
@@ -58,6 +59,16 @@ def to_numpy(m: KeyValueMap, structured: bool) -> Any:
                                                               values.shape[1:])])
     out["key"], out["value"] = keys, values
     return out
+
+
+def records_to_numpy(raw: list[bytes], codec: Codec, what: str) -> Any:
+    """Stream records (each at least ``codec.size`` bytes; longer ones are cut to it) as one
+    array of the codec's dtype."""
+    np = _require("numpy", f"reading {what} as an array")
+    size = codec.size
+    dtype, exact = codec.numpy_dtype(np)
+    cut = [r if len(r) == size else r[:size] for r in raw]
+    return _array(np, cut, dtype, exact, codec.decode)
 
 
 def _array(np: Any, raw: list[bytes], dtype: Any, exact: bool,

@@ -15,12 +15,14 @@ class RingBuf(RecordReader):
     """A ring buffer map that eBPF programs write records to (``bpf_ringbuf_output``, or
     ``bpf_ringbuf_reserve`` + ``bpf_ringbuf_submit``) and user space reads in order.
 
-    Records are ``bytes`` unless :meth:`typed` names a ctypes type (or ``int``).  Reading:
+    Records are ``bytes`` unless :meth:`typed` names their type (a ctypes type, a struct
+    format, a numpy dtype, a type of the object's BTF such as ``"struct event"``).  Reading:
 
     * :meth:`poll` waits (``timeout`` seconds; None: until records come) and returns every
       record available, or calls ``callback`` once per record;
     * :meth:`consume` does the same without waiting; iterating (``for r in ring``) yields the
       records available now, one at a time;
+    * :meth:`poll_array` takes a batch as one numpy array of the record type's dtype;
     * ``await ring.read()`` and ``async for record in ring`` wait without blocking the event
       loop;
     * :meth:`fileno` is readable (``select``, ``epoll``) while records are waiting.
