@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Programs for the tracing/storage map tests: StackTraceMap, TaskStorage, CgrpStorage,
- * SkStorage, InodeStorage, UserRingBuf. */
+/* Programs for the tracing/storage map tests: StackTraceMap, TaskStorage, SkStorage,
+ * InodeStorage, UserRingBuf (CgrpStorage, Linux 6.2, is in trace_cgrp_storage.bpf.c so that
+ * the rest loads on older kernels). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -67,29 +68,6 @@ int count_task_calls(struct bpf_raw_tracepoint_args *ctx)
     if (!is_target_getppid(ctx))
         return 0;
     calls = bpf_task_storage_get(&TASK_CALLS, bpf_get_current_task_btf(), 0, F_CREATE);
-    if (calls)
-        __sync_fetch_and_add(calls, 1);
-    return 0;
-}
-
-/* --- CgrpStorage: getppid calls per cgroup v2 (any process) ---------------------------- */
-
-struct {
-    __uint(type, BPF_MAP_TYPE_CGRP_STORAGE);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
-    __type(key, int);
-    __type(value, __u64);
-} CGROUP_CALLS SEC(".maps");
-
-SEC("raw_tracepoint/sys_enter")
-int count_cgroup_calls(struct bpf_raw_tracepoint_args *ctx)
-{
-    struct task_struct *task = bpf_get_current_task_btf();
-    __u64 *calls;
-
-    if ((__s64)ctx->args[1] != target_nr)
-        return 0;
-    calls = bpf_cgrp_storage_get(&CGROUP_CALLS, task->cgroups->dfl_cgrp, 0, F_CREATE);
     if (calls)
         __sync_fetch_and_add(calls, 1);
     return 0;

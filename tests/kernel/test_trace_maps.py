@@ -38,11 +38,18 @@ class SkStats(ctypes.Structure):
 
 
 @pytest.fixture
-@requires(CGROUP_STORAGE)
 def ebpf(bpf_object: Callable[[str], Path]) -> Iterator[Ebpf]:
     loader = (EbpfLoader().override_global("target_tgid", os.getpid())
               .override_global("target_nr", getppid_nr()))
     with loader.load_file(bpf_object("trace_maps")) as obj:
+        yield obj
+
+
+@pytest.fixture
+@requires(CGROUP_STORAGE)
+def cgrp_ebpf(bpf_object: Callable[[str], Path]) -> Iterator[Ebpf]:
+    loader = EbpfLoader().override_global("target_nr", getppid_nr())
+    with loader.load_file(bpf_object("trace_cgrp_storage")) as obj:
         yield obj
 
 
@@ -217,7 +224,9 @@ def run_in_cgroup(cgroup: Path, calls: int) -> None:
     assert status == 0
 
 
-def test_cgroup_storage_filled_by_a_program_read_with_the_path(ebpf: Ebpf, cgroup: Path) -> None:
+def test_cgroup_storage_filled_by_a_program_read_with_the_path(cgrp_ebpf: Ebpf,
+                                                               cgroup: Path) -> None:
+    ebpf = cgrp_ebpf
     counts = ebpf.map("CGROUP_CALLS", CgrpStorage)
     assert cgroup not in counts
     with attached(ebpf, "count_cgroup_calls"):
@@ -237,8 +246,8 @@ def test_cgroup_storage_filled_by_a_program_read_with_the_path(ebpf: Ebpf, cgrou
         os.close(fd)
 
 
-def test_cgroup_storage_key_errors(ebpf: Ebpf, tmp_path: Path) -> None:
-    counts = ebpf.map("CGROUP_CALLS", CgrpStorage)
+def test_cgroup_storage_key_errors(cgrp_ebpf: Ebpf, tmp_path: Path) -> None:
+    counts = cgrp_ebpf.map("CGROUP_CALLS", CgrpStorage)
     with pytest.raises(MapError) as exc:
         counts.get(tmp_path)  # a directory, but no cgroup
     assert exc.value.errno_name == "EBADF"
