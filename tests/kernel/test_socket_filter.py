@@ -171,8 +171,12 @@ def test_test_run_on_crafted_packets(counter: Ebpf) -> None:
     result = prog.test_run(data_in=tcp_packet(b"x" * 10), repeat=5)
     assert result.return_value == len(tcp_packet(b"x" * 10)) - 14
     assert result.duration_ns >= 0
+    opts = TestRunOptions(data_in=udp)
+    for data in (bytearray(udp), memoryview(udp)):  # any buffer, not only bytes
+        assert prog.test_run(opts._replace(data_in=data)).return_value == len(udp) - 14
+    assert prog.test_run(data_in=udp, data_out_size=0).data_out is None
     counts = counter.map("COUNTS").typed(value=Counters)
-    assert counts[UDP].packets == 1
+    assert counts[UDP].packets == 4
     assert counts[TCP].packets == 5
 
 

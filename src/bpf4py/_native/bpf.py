@@ -131,12 +131,13 @@ def link_detach(link_fd: int, what: str) -> None:
     check(lib.bpf_link_detach(link_fd), LinkError, f"detaching link of {what}")
 
 
-@dataclass
-class TestRunRaw:
-    retval: int
-    duration_ns: int
-    data_out: bytes | None
-    ctx_out: bytes | None
+_TEST_RUN_OUT = ffi.typeof("__u32[4]")
+
+
+def _in_buffer(data: bytes | None) -> Any:
+    if data is None:
+        return ffi.NULL
+    return data if type(data) is bytes else ffi.from_buffer(data)
 
 
 def prog_test_run(
@@ -150,26 +151,15 @@ def prog_test_run(
     flags: int,
     cpu: int,
     batch_size: int,
-) -> TestRunRaw:
-    opts = ffi.new("struct bpf_test_run_opts *")
-    opts.sz = ffi.sizeof("struct bpf_test_run_opts")
-    keep = []
-    if data_in is not None:
-        buf = ffi.from_buffer(data_in)
-        keep.append(buf)
-        opts.data_in, opts.data_size_in = buf, len(data_in)
-    data_out = ffi.new("char[]", data_out_size) if data_out_size else None
-    if data_out is not None:
-        opts.data_out, opts.data_size_out = data_out, data_out_size
-    if ctx_in is not None:
-        cbuf = ffi.from_buffer(ctx_in)
-        keep.append(cbuf)
-        opts.ctx_in, opts.ctx_size_in = cbuf, len(ctx_in)
-    ctx_out = ffi.new("char[]", ctx_out_size) if ctx_out_size else None
-    if ctx_out is not None:
-        opts.ctx_out, opts.ctx_size_out = ctx_out, ctx_out_size
-    opts.repeat, opts.flags, opts.cpu, opts.batch_size = repeat, flags, cpu, batch_size
-    ret = lib.bpf_prog_test_run_opts(prog_fd, opts)
+) -> tuple[int, int, bytes | None, bytes | None]:
+    """``(return value, duration in ns, data out, ctx out)`` of one BPF_PROG_TEST_RUN."""
+    data_out = ffi.new("char[]", data_out_size) if data_out_size else ffi.NULL
+    ctx_out = ffi.new("char[]", ctx_out_size) if ctx_out_size else ffi.NULL
+    out = ffi.new(_TEST_RUN_OUT)
+    ret = lib.bpf4py_test_run(
+        prog_fd, _in_buffer(data_in), len(data_in) if data_in is not None else 0, data_out,
+        data_out_size, _in_buffer(ctx_in), len(ctx_in) if ctx_in is not None else 0, ctx_out,
+        ctx_out_size, repeat, flags, cpu, batch_size, out)
     if ret < 0:
         code = -ret
         hint = None
@@ -178,11 +168,12 @@ def prog_test_run(
         elif code == E.ENOSPC:
             hint = "data_out_size/ctx_out_size is smaller than what the program produced"
         raise error(ProgramError, f"test_run of {what}", code, hint)
-    return TestRunRaw(
-        retval=opts.retval,
-        duration_ns=opts.duration,
-        data_out=ffi.buffer(data_out, opts.data_size_out)[:] if data_out is not None else None,
-        ctx_out=ffi.buffer(ctx_out, opts.ctx_size_out)[:] if ctx_out is not None else None,
+    retval, duration, data_size_out, ctx_size_out = out
+    return (
+        retval,
+        duration,
+        ffi.buffer(data_out, data_size_out)[:] if data_out_size else None,
+        ffi.buffer(ctx_out, ctx_size_out)[:] if ctx_out_size else None,
     )
 
 

@@ -95,4 +95,4 @@ class RawTracePoint(Program):
                 exc.hint = (f"the program may read more than the {len(args)} arguments given, "
                             "or cpu is not an online CPU")
             raise
-        return TestRunResult(raw.retval, raw.duration_ns, None, None)
+        return TestRunResult(raw[0], raw[1], None, None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .._native import bpf as _bpf
 from .base import Program
@@ -10,14 +10,13 @@ from .base import Program
 _DEFAULT_HEADROOM = 512
 
 
-@dataclass(frozen=True)
-class TestRunOptions:
+class TestRunOptions(NamedTuple):
     """Input of one ``test_run``.
 
     ``data_in`` is the packet; ``data_out_size`` the room for the packet after the program ran
     (default: ``len(data_in) + 512``); ``ctx_in`` the context struct (``struct __sk_buff`` for
     socket filters) and ``ctx_out_size`` the room for it; ``repeat`` runs it that many times
-    and reports the average duration.
+    and reports the average duration.  Immutable (a named tuple: ``opts._replace(repeat=10)``).
     """
 
     data_in: bytes | None = None
@@ -29,11 +28,8 @@ class TestRunOptions:
     cpu: int = 0
     batch_size: int = 0
 
-    __test__ = False  # not a pytest test class
 
-
-@dataclass(frozen=True)
-class TestRunResult:
+class TestRunResult(NamedTuple):
     """What the program returned, how long one run took (average over ``repeat``), and the
     packet and context after it ran."""
 
@@ -42,12 +38,14 @@ class TestRunResult:
     data_out: bytes | None
     ctx_out: bytes | None
 
-    __test__ = False
-
     @property
     def duration(self) -> float:
         """Average duration of one run, in seconds."""
         return self.duration_ns / 1e9
+
+
+for _named in (TestRunOptions, TestRunResult):
+    setattr(_named, "__test__", False)  # not pytest test classes
 
 
 class TestRun(Program):
@@ -67,8 +65,7 @@ class TestRun(Program):
         out_size = opts.data_out_size
         if out_size is None:
             out_size = len(opts.data_in) + _DEFAULT_HEADROOM if opts.data_in is not None else 0
-        raw = _bpf.prog_test_run(
+        return TestRunResult(*_bpf.prog_test_run(
             self.fd, self.what, opts.data_in, out_size, opts.ctx_in, opts.ctx_out_size,
             opts.repeat, opts.flags, opts.cpu, opts.batch_size,
-        )
-        return TestRunResult(raw.retval, raw.duration_ns, raw.data_out, raw.ctx_out)
+        ))
