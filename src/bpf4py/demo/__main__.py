@@ -18,6 +18,7 @@ import os
 import socket
 import struct
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -35,7 +36,16 @@ class Counters(ctypes.Structure):
 
 
 def build() -> Path:
+    """The demo's object, compiled into the user's cache directory, or into a temporary one
+    where that is read-only (a VM sharing the host's root file system)."""
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "bpf4py"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        writable = os.access(cache, os.W_OK)
+    except OSError:
+        writable = False
+    if not writable:
+        cache = Path(tempfile.gettempdir()) / f"bpf4py-{os.getuid()}"
     return compile_program(program_source(), cache / "packet_counter.bpf.o")
 
 
