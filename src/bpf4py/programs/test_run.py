@@ -59,13 +59,14 @@ class TestRun(Program):
             result = prog.test_run(TestRunOptions(data_in=packet))
             assert result.return_value == 0
         """
-        opts = options if options is not None else TestRunOptions(**kwargs)  # type: ignore[arg-type]
-        if opts.repeat < 0:
-            raise ValueError(f"test_run of {self.what}: repeat must be >= 0, got {opts.repeat}")
-        out_size = opts.data_out_size
+        if options is None:
+            options = TestRunOptions(**kwargs)  # type: ignore[arg-type]
+        data_in, out_size, ctx_in, ctx_out_size, repeat, flags, cpu, batch_size = options
+        if repeat < 0:
+            raise ValueError(f"test_run of {self.what}: repeat must be >= 0, got {repeat}")
         if out_size is None:
-            out_size = len(opts.data_in) + _DEFAULT_HEADROOM if opts.data_in is not None else 0
+            out_size = len(data_in) + _DEFAULT_HEADROOM if data_in is not None else 0
         return TestRunResult(*_bpf.prog_test_run(
-            self.fd, self.what, opts.data_in, out_size, opts.ctx_in, opts.ctx_out_size,
-            opts.repeat, opts.flags, opts.cpu, opts.batch_size,
+            self.fd, self.what, data_in, out_size, ctx_in, ctx_out_size, repeat, flags, cpu,
+            batch_size,
         ))
