@@ -23,21 +23,15 @@ def section(data: bytes, wanted: str) -> bytes | None:
         order = "<" if data[5] == 1 else ">"
         shoff, = struct.unpack_from(order + "Q", data, 0x28)
         shentsize, shnum, shstrndx = struct.unpack_from(order + "HHH", data, 0x3A)
-        if shentsize < 64 or shnum > 65535:
+        if shentsize != 64 or shnum > 65535 or shstrndx >= shnum:
             return None
-
-        def header(i: int) -> tuple[int, int, int]:
-            base = shoff + i * shentsize
-            name_off, = struct.unpack_from(order + "I", data, base)
-            offset, size = struct.unpack_from(order + "QQ", data, base + 0x18)
-            return name_off, offset, size
-
-        _, str_off, str_size = header(shstrndx)
+        # Each 64-byte header: the name's offset (I), then offset and size (Q Q) at 0x18.
+        header = struct.Struct(order + "I20xQQ24x")
+        _, str_off, str_size = header.unpack_from(data, shoff + shstrndx * 64)
         names = data[str_off:str_off + str_size]
-        for i in range(shnum):
-            name_off, offset, size = header(i)
-            end = names.find(b"\0", name_off)
-            if end >= 0 and names[name_off:end] == wanted.encode():
+        key = wanted.encode() + b"\0"  # names end with a NUL (and may share tails)
+        for name, offset, size in header.iter_unpack(data[shoff:shoff + shnum * 64]):
+            if names.startswith(key, name):
                 return data[offset:offset + size]
     except (struct.error, IndexError):
         return None

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 from collections.abc import Mapping
 from enum import IntFlag
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar, cast, overload
 
@@ -51,10 +51,16 @@ class Ebpf(Closing):
     every map not taken with :meth:`take_map`.
     """
 
-    def __init__(self, obj: BpfObject, programs: dict[str, Program], maps: dict[str, Map]):
+    def __init__(self, obj: BpfObject, programs: dict[str, Program], map_names: list[str]):
         self._obj: BpfObject | None = obj
         self._programs = programs
-        self._maps = maps
+        # Every map exists in the kernel; its Python object is made at the first access (most
+        # programs touch a few of an object's maps, and making one costs a descriptor and
+        # codecs).  A map taken with take_map() leaves _names.
+        self._names = dict.fromkeys(map_names)
+        self._maps: dict[str, Map] = {}
+        self._btf: BtfSource | None = None
+        self._lock = threading.Lock()
 
     # --- constructors -------------------------------------------------------------------
 
@@ -84,7 +90,8 @@ class Ebpf(Closing):
     @property
     def maps(self) -> Mapping[str, Map]:
         """Every map still owned by this object, by name (read-only)."""
-        self._check_open()
+        for name in self._names:
+            self.map(name)
         return MappingProxyType(self._maps)
 
     @overload
@@ -115,13 +122,18 @@ class Ebpf(Closing):
 
     def map(self, name: str, kind: type[Map] | None = None) -> Map:
         """The map ``name``, typed from its map type (``HashMap``, ``Array``, ...)."""
-        self._check_open()
-        try:
-            m = self._maps[name]
-        except KeyError:
-            known = ", ".join(sorted(self._maps)) or "none"
-            raise MapError(f"no map {name!r} in this object (maps: {known}; a map taken with "
-                           "take_map() is no longer here)") from None
+        obj = self._check_open()
+        m = self._maps.get(name)
+        if m is None:
+            if name not in self._names:
+                known = ", ".join(sorted(self._names)) or "none"
+                raise MapError(f"no map {name!r} in this object (maps: {known}; a map taken "
+                               "with take_map() is no longer here)")
+            with self._lock:
+                m = self._maps.get(name)
+                if m is None:
+                    m = _make_map(obj.map_spec(name), obj, self._btf_source(obj))
+                    self._maps[name] = m
         if kind is not None and not isinstance(m, kind):
             raise MapError(f"map {name!r} is a {type(m).__name__}, not a {kind.__name__}")
         return m
@@ -129,8 +141,17 @@ class Ebpf(Closing):
     def take_map(self, name: str) -> Map:
         """Remove the map from this object and hand it to the caller, who closes it."""
         m = self.map(name)
-        del self._maps[name]
+        del self._maps[name], self._names[name]
         return m
+
+    def _btf_source(self, obj: BpfObject) -> BtfSource | None:
+        """The object's BTF for its maps' types: copied at the first map made, so it outlives
+        the object; None without BTF."""
+        if self._btf is None:
+            data = obj.btf_data()
+            if data is not None:
+                self._btf = BtfSource.from_bytes(data, f"the BTF of {obj.name!r}")
+        return self._btf
 
     def load_all(self) -> None:
         """Load every program not loaded yet, in one call."""
@@ -159,7 +180,7 @@ class Ebpf(Closing):
         if self._obj is None:
             return "<Ebpf closed>"
         return (f"<Ebpf {self._obj.name!r} programs={sorted(self._programs)} "
-                f"maps={sorted(self._maps)}>")
+                f"maps={sorted(self._names)}>")
 
 
 class EbpfLoader:
@@ -219,12 +240,13 @@ class EbpfLoader:
 
     def load_file(self, path: str | os.PathLike[str]) -> Ebpf:
         """Open and prepare the object at ``path``: maps are created, programs are not loaded."""
-        p = Path(path)
+        p = os.fspath(path)
         try:
-            data = p.read_bytes()
+            with open(p, "rb") as f:
+                data = f.read()
         except OSError as exc:
-            raise ObjectError(f"reading eBPF object {str(p)!r}", errno=exc.errno) from exc
-        name = p.name.removesuffix(".o").removesuffix(".bpf")
+            raise ObjectError(f"reading eBPF object {p!r}", errno=exc.errno) from exc
+        name = os.path.basename(p).removesuffix(".o").removesuffix(".bpf")
         return self.load(data, name)
 
     def load(self, data: bytes, name: str = "bpf_object") -> Ebpf:
@@ -238,7 +260,7 @@ class EbpfLoader:
             raise
 
     def _build(self, obj: BpfObject, license: str) -> Ebpf:
-        map_names = {m.name for m in obj.maps()}
+        map_names = set(obj.map_names())
         for table in (self._max_entries, self._pin_paths):
             for name in table:
                 if name not in map_names:
@@ -256,17 +278,7 @@ class EbpfLoader:
         log_level = int(self._log_level)
         programs = {spec.name: _make_program(spec, obj, license, log_level)
                     for spec in obj.programs()}
-        maps: dict[str, Map] = {}
-        specs = obj.maps()
-        source = _object_btf(obj)
-        try:
-            for spec in specs:
-                maps[spec.name] = _make_map(spec, obj, source)
-        except BaseException:
-            for m in maps.values():
-                m.close()
-            raise
-        return Ebpf(obj, programs, maps)
+        return Ebpf(obj, programs, obj.map_names())
 
     def _apply_globals(self, obj: BpfObject) -> None:
         if not self._globals:
@@ -324,12 +336,6 @@ def _make_program(spec: ProgramSpec, obj: BpfObject, license: str, log_level: in
         return obj.load_program(spec.name, license, log_level)
 
     return cls._from_spec(spec, load)
-
-
-def _object_btf(obj: BpfObject) -> BtfSource | None:
-    """The object's BTF (a copy, parsed when a map first needs it); None without BTF."""
-    data = obj.btf_data()
-    return None if data is None else BtfSource.from_bytes(data, f"the BTF of {obj.name!r}")
 
 
 def _btf_typed(spec: MapSpec) -> bool:

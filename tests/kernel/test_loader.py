@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -188,6 +190,32 @@ def test_take_map_outlives_the_object(bpf_object: Build) -> None:
     hashmap.close()
     with pytest.raises(ClosedError):
         hashmap[1]
+
+
+def test_map_objects_are_made_on_first_access_once(bpf_object: Build) -> None:
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    with Ebpf.load_file(bpf_object("maps")) as ebpf:
+        before = open_fds()
+        start = threading.Barrier(8)
+        got: list[HashMap] = []
+
+        def first_access() -> None:
+            start.wait()
+            got.append(ebpf.map("HASH", HashMap))
+
+        threads = [threading.Thread(target=first_access) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len({id(m) for m in got}) == 1  # one object, one descriptor
+        assert open_fds() == before + 1
+        got[0][1] = 2
+        assert "HASH" in repr(ebpf) and ebpf.maps["HASH"] is got[0]
+        assert open_fds() == before + len(ebpf.maps)  # every map made by .maps
+    assert got[0].closed
 
 
 def test_unloaded_program_can_load_again(bpf_object: Build) -> None:

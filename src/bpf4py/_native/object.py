@@ -159,22 +159,23 @@ class BpfObject:
             for name, p in self._progs.items()
         ]
 
-    def maps(self) -> list[MapSpec]:
+    def map_names(self) -> list[str]:
         self._live()
-        return [
-            MapSpec(
-                name=name,
-                map_type=lib.bpf_map__type(m),
-                key_size=lib.bpf_map__key_size(m),
-                value_size=lib.bpf_map__value_size(m),
-                max_entries=lib.bpf_map__max_entries(m),
-                flags=lib.bpf_map__map_flags(m),
-                internal=bool(lib.bpf_map__is_internal(m)),
-                btf_key_type_id=lib.bpf_map__btf_key_type_id(m),
-                btf_value_type_id=lib.bpf_map__btf_value_type_id(m),
-            )
-            for name, m in self._maps.items()
-        ]
+        return list(self._maps)
+
+    def map_spec(self, name: str) -> MapSpec:
+        m = self._map(name)
+        return MapSpec(
+            name=name,
+            map_type=lib.bpf_map__type(m),
+            key_size=lib.bpf_map__key_size(m),
+            value_size=lib.bpf_map__value_size(m),
+            max_entries=lib.bpf_map__max_entries(m),
+            flags=lib.bpf_map__map_flags(m),
+            internal=bool(lib.bpf_map__is_internal(m)),
+            btf_key_type_id=lib.bpf_map__btf_key_type_id(m),
+            btf_value_type_id=lib.bpf_map__btf_value_type_id(m),
+        )
 
     def _map(self, name: str) -> Any:
         self._live()
