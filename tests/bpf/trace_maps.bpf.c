@@ -22,6 +22,15 @@ struct {
     __uint(value_size, 127 * sizeof(__u64));
 } STACKS SEC(".maps");
 
+/* User stacks in a map of their own: in one map, a user stack whose hash lands in the kernel
+ * stack's bucket would be refused (-EEXIST). */
+struct {
+    __uint(type, BPF_MAP_TYPE_STACK_TRACE);
+    __uint(max_entries, 64);
+    __uint(key_size, sizeof(__u32));
+    __uint(value_size, 127 * sizeof(__u64));
+} USER_STACKS SEC(".maps");
+
 /* [0]: the kernel stack id of the target's last getppid, [1]: its user stack id. */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -45,7 +54,7 @@ int record_stack(struct bpf_raw_tracepoint_args *ctx)
     if (!is_target_getppid(ctx))
         return 0;
     kernel_id = bpf_get_stackid(ctx, &STACKS, 0);
-    user_id = bpf_get_stackid(ctx, &STACKS, F_USER_STACK);
+    user_id = bpf_get_stackid(ctx, &USER_STACKS, F_USER_STACK);
     bpf_map_update_elem(&STACK_IDS, &k0, &kernel_id, BPF_ANY);
     bpf_map_update_elem(&STACK_IDS, &k1, &user_id, BPF_ANY);
     return 0;
