@@ -167,6 +167,8 @@ RAW_TRACEPOINT_TWICE = Feature("one program attached twice to a raw tracepoint",
                                _raw_tracepoint_twice)
 CGROUP_STORAGE = Feature("cgroup local storage maps (BPF_MAP_TYPE_CGRP_STORAGE)", "6.2",
                          lambda: native.probe_map_type(MapType.CGRP_STORAGE))
+ARENA = Feature("arena maps (BPF_MAP_TYPE_ARENA)", "6.9",
+                lambda: native.probe_map_type(MapType.ARENA))
 TASK_UNDER_CGROUP_IN_CGROUP_PROGRAMS = Feature(
     "bpf_current_task_under_cgroup() in cgroup_skb programs", "6.16",
     _task_under_cgroup_in_cgroup_programs)

@@ -23,6 +23,7 @@ def __getattr__(name: str) -> object:
 
 
 if TYPE_CHECKING:
+    from .arena import Arena
     from .array import Array, PerCpuArray
     from .bloom_filter import BloomFilter
     from .btf_codec import BtfStruct
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from .xsk_map import XskMap
 
 __all__ = [
+    "Arena",
     "Array",
     "ArrayOfMaps",
     "BloomFilter",
