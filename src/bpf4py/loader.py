@@ -90,6 +90,7 @@ class Ebpf(Closing):
     @property
     def maps(self) -> Mapping[str, Map]:
         """Every map still owned by this object, by name (read-only)."""
+        self._check_open()
         for name in self._names:
             self.map(name)
         return MappingProxyType(self._maps)

@@ -175,6 +175,9 @@ def test_test_run_on_crafted_packets(counter: Ebpf) -> None:
     for data in (bytearray(udp), memoryview(udp)):  # any buffer, not only bytes
         assert prog.test_run(opts._replace(data_in=data)).return_value == len(udp) - 14
     assert prog.test_run(data_in=udp, data_out_size=0).data_out is None
+    with pytest.raises(ProgramError, match="shorter than its minimum") as exc:
+        prog.test_run(data_in=b"")
+    assert exc.value.errno_name == "EINVAL"
     counts = counter.map("COUNTS").typed(value=Counters)
     assert counts[UDP].packets == 4
     assert counts[TCP].packets == 5

@@ -167,6 +167,10 @@ def prog_test_run(
             hint = "this program type has no test_run in the running kernel"
         elif code == E.ENOSPC:
             hint = "data_out_size/ctx_out_size is smaller than what the program produced"
+        elif code == E.EINVAL:
+            hint = ("an input this program type refuses: a packet shorter than its minimum "
+                    "(14 bytes, an Ethernet header, for skb and XDP programs), a context of "
+                    "the wrong size, or an option it does not take")
         raise error(ProgramError, f"test_run of {what}", code, hint)
     retval, duration, data_size_out, ctx_size_out = out
     return (

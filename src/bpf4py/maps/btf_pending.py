@@ -68,11 +68,12 @@ class BtfSource:
 class _Pending:
     """One map's unresolved BTF types (shared by its key and value placeholders)."""
 
-    def __init__(self, m: Map, source: BtfSource, key_type_id: int, value_type_id: int) -> None:
+    def __init__(self, m: Map, source: BtfSource, ids: tuple[int, int],
+                 fallback: dict[str, Codec]) -> None:
         self._map = weakref.ref(m)
         self._source = source
-        self._ids = (key_type_id, value_type_id)
-        self._fallback: dict[str, Codec] = {}
+        self._ids = ids
+        self._fallback = fallback  # the by-size codec of each role that waits
         self._lock = threading.Lock()
 
     def resolve(self, role: str) -> Codec:
@@ -112,9 +113,13 @@ def defer_btf(m: Map, source: BtfSource, key_type_id: int, value_type_id: int) -
     placeholders that build its BTF codecs on first use (a role whose codec is not the by-size
     default keeps it, as :meth:`Map._use_btf` would)."""
     m._btf_source = source
-    pending = _Pending(m, source, key_type_id, value_type_id)
-    for role, type_id in (("key", key_type_id), ("value", value_type_id)):
-        current: Codec = getattr(m, f"_{role}")
-        if type_id and current.by_size:
-            pending._fallback[role] = current
-            setattr(m, f"_{role}", PendingCodec(pending, role))
+    fallback: dict[str, Codec] = {
+        role: getattr(m, f"_{role}")
+        for role, type_id in (("key", key_type_id), ("value", value_type_id))
+        if type_id and getattr(m, f"_{role}").by_size
+    }
+    if not fallback:  # nothing to wait for (no BTF types, or types chosen already)
+        return
+    pending = _Pending(m, source, (key_type_id, value_type_id), fallback)
+    for role in fallback:
+        setattr(m, f"_{role}", PendingCodec(pending, role))
