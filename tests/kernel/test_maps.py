@@ -184,3 +184,44 @@ def test_standalone_create_and_close(tmp_path: Path) -> None:
         arr[0] = 1
     assert exc.value.errno_name == "EPERM"
     arr.close()
+
+
+def test_int_keys_and_values_take_the_scalar_path(maps: Ebpf) -> None:
+    """u32 -> u64 maps pass keys and values to C as ints; every result matches the generic
+    (bytes) path, and whatever the scalar path cannot do falls back to it."""
+    m = maps.map("HASH", HashMap)
+    entries = {0: 0, 1: 1 << 63, 0xFFFFFFFF: 0xFFFFFFFFFFFFFFFF, 7: 0x0102030405060708}
+    for k, v in entries.items():
+        m[k] = v
+    assert m._fast_get is not None and m._fast_set is not None
+    raw = {int.from_bytes(k, "little"): int.from_bytes(v, "little") for k, v in m._raw_items()}
+    assert raw == entries
+    assert {k: m[k] for k in entries} == {k: m.get(k) for k in entries} == entries
+    m.insert(7, 9, flags=2)  # BPF_EXIST, through the scalar path
+    assert m[7] == 9
+    with pytest.raises(MapError) as exc:
+        m.insert(7, 1, flags=1)  # BPF_NOEXIST: the scalar path fails, the generic one says why
+    assert exc.value.errno_name == "EEXIST"
+    with pytest.raises(OverflowError, match="does not fit in 8 bytes"):
+        m[1] = 1 << 64
+    m[2] = True  # bools are ints
+    assert m[2] == 1
+
+    m.typed(key=ctypes.c_uint32)  # not a plain int codec: the generic path only
+    assert m._fast_get is None
+    assert m[ctypes.c_uint32(7)] == 9
+    m.typed(key=int)
+    assert m._fast_get is not None and m[7] == 9
+
+    a = maps.map("ARRAY", Array)
+    a[7] = 5
+    assert a._fast_get is not None and a[7] == 5
+    with pytest.raises(IndexOutOfBounds):
+        a[8]
+    assert maps.map("PERCPU", PerCpuArray)._fast_get is None
+
+    m.close()
+    with pytest.raises(ClosedError):
+        m[7]
+    with pytest.raises(ClosedError):
+        m[7] = 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno as E
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from bpf4py.errors import BpfError, LinkError, MapError, PinError, ProgramError
 
@@ -131,54 +131,60 @@ def link_detach(link_fd: int, what: str) -> None:
     check(lib.bpf_link_detach(link_fd), LinkError, f"detaching link of {what}")
 
 
-_TEST_RUN_OUT = ffi.typeof("__u32[4]")
-
-
-def _in_buffer(data: bytes | None) -> Any:
+def _in_buffer(data: object) -> tuple[Any, int]:
+    """``(pointer, size in bytes)`` of an input buffer (None: NULL)."""
     if data is None:
-        return ffi.NULL
-    return data if type(data) is bytes else ffi.from_buffer(data)
+        return ffi.NULL, 0
+    buf = ffi.from_buffer(data)
+    return buf, len(buf)
 
 
 def prog_test_run(
     prog_fd: int,
     what: str,
-    data_in: bytes | None,
+    data_in: object,
     data_out_size: int,
-    ctx_in: bytes | None,
+    ctx_in: object,
     ctx_out_size: int,
     repeat: int,
     flags: int,
     cpu: int,
     batch_size: int,
 ) -> tuple[int, int, bytes | None, bytes | None]:
-    """``(return value, duration in ns, data out, ctx out)`` of one BPF_PROG_TEST_RUN."""
-    data_out = ffi.new("char[]", data_out_size) if data_out_size else ffi.NULL
-    ctx_out = ffi.new("char[]", ctx_out_size) if ctx_out_size else ffi.NULL
-    out = ffi.new(_TEST_RUN_OUT)
-    ret = lib.bpf4py_test_run(
-        prog_fd, _in_buffer(data_in), len(data_in) if data_in is not None else 0, data_out,
-        data_out_size, _in_buffer(ctx_in), len(ctx_in) if ctx_in is not None else 0, ctx_out,
-        ctx_out_size, repeat, flags, cpu, batch_size, out)
-    if ret < 0:
-        code = -ret
-        hint = None
-        if code in (ENOTSUPP, E.EOPNOTSUPP):
-            hint = "this program type has no test_run in the running kernel"
-        elif code == E.ENOSPC:
-            hint = "data_out_size/ctx_out_size is smaller than what the program produced"
-        elif code == E.EINVAL:
-            hint = ("an input this program type refuses: a packet shorter than its minimum "
-                    "(14 bytes, an Ethernet header, for skb and XDP programs), a context of "
-                    "the wrong size, or an option it does not take")
-        raise error(ProgramError, f"test_run of {what}", code, hint)
-    retval, duration, data_size_out, ctx_size_out = out
+    """``(return value, duration in ns, data out, ctx out)`` of one BPF_PROG_TEST_RUN.
+    ``data_in``/``ctx_in``: bytes or any buffer, or None."""
+    data, data_size = (data_in, len(data_in)) if type(data_in) is bytes else _in_buffer(data_in)
+    ctx, ctx_size = _in_buffer(ctx_in) if ctx_in is not None else (ffi.NULL, 0)
+    if data_out_size or ctx_out_size:
+        data_out = ffi.new("char[]", data_out_size) if data_out_size else ffi.NULL
+        ctx_out = ffi.new("char[]", ctx_out_size) if ctx_out_size else ffi.NULL
+        sizes = ffi.new("__u32[2]")
+    else:
+        data_out = ctx_out = sizes = ffi.NULL
+    packed = lib.bpf4py_test_run(prog_fd, data, data_size, data_out, data_out_size, ctx,
+                                 ctx_size, ctx_out, ctx_out_size, repeat, flags, cpu, batch_size,
+                                 sizes)
+    if not packed and ffi.errno:
+        _test_run_failed(what, ffi.errno)
     return (
-        retval,
-        duration,
-        ffi.buffer(data_out, data_size_out)[:] if data_out_size else None,
-        ffi.buffer(ctx_out, ctx_size_out)[:] if ctx_out_size else None,
+        packed & 0xFFFFFFFF,
+        packed >> 32,
+        ffi.buffer(data_out, sizes[0])[:] if data_out_size else None,
+        ffi.buffer(ctx_out, sizes[1])[:] if ctx_out_size else None,
     )
+
+
+def _test_run_failed(what: str, code: int) -> NoReturn:
+    hint = None
+    if code in (ENOTSUPP, E.EOPNOTSUPP):
+        hint = "this program type has no test_run in the running kernel"
+    elif code == E.ENOSPC:
+        hint = "data_out_size/ctx_out_size is smaller than what the program produced"
+    elif code == E.EINVAL:
+        hint = ("an input this program type refuses: a packet shorter than its minimum "
+                "(14 bytes, an Ethernet header, for skb and XDP programs), a context of "
+                "the wrong size, or an option it does not take")
+    raise error(ProgramError, f"test_run of {what}", code, hint)
 
 
 def prog_info(fd: int, what: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ class Array(ArrayMap):
     """
 
     MAP_TYPES: ClassVar[tuple[MapType, ...]] = (MapType.ARRAY,)
+    _SCALAR_OPS: ClassVar[bool] = True
     MIN_KERNEL: ClassVar[str] = "3.19"
 
 

@@ -17,7 +17,8 @@ from ..info import MapInfo
 from ..types import MapType
 from . import batch, btf_codec, numpy_export
 from .btf_pending import BtfSource, defer_btf
-from .codec import Codec, make_codec
+from .._native.map_scalar import ScalarGet, ScalarSet, scalar_ops
+from .codec import Codec, IntCodec, make_codec
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ class Map(Closing, Pinnable):
                                  f"takes {allowed}")
         self._key: Codec = make_codec(key_type, key_size, "key", self.what)
         self._value: Codec = make_codec(value_type, value_size, "value", self.what)
+        self._codecs_changed()
 
     @property
     def what(self) -> str:
@@ -109,11 +111,20 @@ class Map(Closing, Pinnable):
         Example: ``stats = ebpf.map("STATS").typed(key=ctypes.c_uint32, value=Counters)``.
         """
         if key is not None:
-            self._key = make_codec(self._named_type(key), self.key_size, "key", self.what)
+            self._set_codec("key", make_codec(self._named_type(key), self.key_size, "key",
+                                              self.what))
         if value is not None:
-            self._value = make_codec(self._named_type(value), self.value_size, "value",
-                                     self.what)
+            self._set_codec("value", make_codec(self._named_type(value), self.value_size,
+                                                "value", self.what))
         return self
+
+    def _set_codec(self, role: str, codec: Codec) -> None:
+        """Decode ``role`` ("key" or "value") with ``codec`` from now on."""
+        setattr(self, f"_{role}", codec)
+        self._codecs_changed()
+
+    def _codecs_changed(self) -> None:
+        """Called whenever the key or value codec changes (subclasses pick fast paths)."""
 
     def _named_type(self, kind: object) -> object:
         """``"struct NAME"``, ``"union NAME"`` or ``"enum NAME"``: that type of the map's BTF
@@ -153,7 +164,7 @@ class Map(Closing, Pinnable):
                 log.warning("%s: %ss stay %s: %s", self.what, role,
                             current.python_type.__name__, exc)
                 continue
-            setattr(self, f"_{role}", codec)
+            self._set_codec(role, codec)
 
     # --- construction -----------------------------------------------------------------------
 
@@ -236,6 +247,9 @@ class Map(Closing, Pinnable):
         _bpf.map_freeze(self.fd, self.what)
 
 
+_SCALAR_SIZES = (1, 2, 4, 8)
+
+
 def _as_map_type(value: int) -> MapType | int:
     try:
         return MapType(value)
@@ -262,6 +276,11 @@ class KeyValueMap(Map):
     """
 
     PER_CPU: ClassVar[bool] = False
+    #: Whether ``m[k]`` / ``m[k] = v`` may pass unsigned int keys and values to C as ints
+    #: (classes whose get/insert are the plain lookup and update; see _native/map_scalar).
+    _SCALAR_OPS: ClassVar[bool] = False
+    _fast_get: ScalarGet | None = None
+    _fast_set: ScalarSet | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -271,6 +290,14 @@ class KeyValueMap(Map):
             self._buf_size = self._stride * self._ncpus
         else:
             self._buf_size = self.value_size
+
+    def _codecs_changed(self) -> None:
+        self._fast_get = self._fast_set = None
+        if self._SCALAR_OPS and not self.PER_CPU and type(self._key) is IntCodec and \
+                type(self._value) is IntCodec and self.key_size in _SCALAR_SIZES and \
+                self.value_size in _SCALAR_SIZES:
+            self._fast_get, self._fast_set = scalar_ops(self._fd, self.key_size,
+                                                        self.value_size)
 
     # --- value encoding (per-CPU aware) -------------------------------------------------------
 
@@ -302,6 +329,11 @@ class KeyValueMap(Map):
 
     def get(self, key: object, flags: int = 0) -> Any:
         """The value stored at ``key``; raises :class:`KeyNotFound` when there is none."""
+        fast = self._fast_get
+        if fast is not None:
+            value = fast(key, flags)
+            if value is not None:
+                return value
         raw = _bpf.map_lookup(self._fd.fd, self._encode_key(key), self._buf_size, flags,
                               self._what)
         if raw is None:
@@ -311,6 +343,9 @@ class KeyValueMap(Map):
     def insert(self, key: object, value: object, flags: int = 0) -> None:
         """Store ``value`` at ``key``.  ``flags``: 0 (BPF_ANY), 1 (BPF_NOEXIST: only if absent),
         2 (BPF_EXIST: only if present), 4 (BPF_F_LOCK)."""
+        fast = self._fast_set
+        if fast is not None and fast(key, value, flags):
+            return
         _bpf.map_update(self._fd.fd, self._encode_key(key), self._encode_value(value), flags,
                         self._what)
 

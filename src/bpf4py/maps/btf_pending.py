@@ -91,7 +91,7 @@ class _Pending:
                     log.debug("%s: keys and values stay by size: %s", m.what, exc)
                 for name, codec in pending.items():  # no Python form: the by-size default
                     if isinstance(getattr(m, f"_{name}"), PendingCodec):
-                        setattr(m, f"_{name}", codec)
+                        m._set_codec(name, codec)
             return getattr(m, f"_{role}")  # type: ignore[no-any-return]
 
 
@@ -122,4 +122,4 @@ def defer_btf(m: Map, source: BtfSource, key_type_id: int, value_type_id: int) -
         return
     pending = _Pending(m, source, (key_type_id, value_type_id), fallback)
     for role in fallback:
-        setattr(m, f"_{role}", PendingCodec(pending, role))
+        m._set_codec(role, PendingCodec(pending, role))  # type: ignore[arg-type]

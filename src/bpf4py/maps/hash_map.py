@@ -22,6 +22,7 @@ class HashMap(KeyValueMap):
     """
 
     MAP_TYPES: ClassVar[tuple[MapType, ...]] = (MapType.HASH,)
+    _SCALAR_OPS: ClassVar[bool] = True
     MIN_KERNEL: ClassVar[str] = "3.19"
 
 

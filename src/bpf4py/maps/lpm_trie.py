@@ -97,7 +97,7 @@ class LpmTrie(KeyValueMap):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if kwargs.get("key_type") is None:
-            self._key = LpmKeyCodec(self.key_size, self.what)
+            self._set_codec("key", LpmKeyCodec(self.key_size, self.what))
 
     @classmethod
     def create(

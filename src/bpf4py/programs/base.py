@@ -49,6 +49,7 @@ class Program(Closing, Pinnable):
         fd: OwnedFd | None = None,
     ) -> None:
         self.name = name
+        self._what = f"program {name!r}"
         self.section = section
         self._loader = loader
         self._fd = fd
@@ -60,7 +61,8 @@ class Program(Closing, Pinnable):
 
     @property
     def what(self) -> str:
-        return f"program {self.name!r}"
+        """``"program 'NAME'"``: how errors name this program."""
+        return self._what
 
     # --- lifetime -------------------------------------------------------------------------
 

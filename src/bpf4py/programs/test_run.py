@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 from .._native import bpf as _bpf
@@ -44,6 +45,9 @@ class TestRunResult(NamedTuple):
         return self.duration_ns / 1e9
 
 
+#: TestRunResult from the native layer's 4-tuple (a named tuple's own __new__ costs 3x more).
+_result = functools.partial(tuple.__new__, TestRunResult)
+
 for _named in (TestRunOptions, TestRunResult):
     setattr(_named, "__test__", False)  # not pytest test classes
 
@@ -51,22 +55,42 @@ for _named in (TestRunOptions, TestRunResult):
 class TestRun(Program):
     """Mixin for program types whose kernel supports ``BPF_PROG_TEST_RUN``."""
 
-    def test_run(self, options: TestRunOptions | None = None, /, **kwargs: object) -> TestRunResult:
-        """Run the program once (or ``repeat`` times) on the given input.
+    def test_run(
+        self,
+        options: TestRunOptions | None = None,
+        /,
+        *,
+        data_in: bytes | None = None,
+        data_out_size: int | None = None,
+        ctx_in: bytes | None = None,
+        ctx_out_size: int = 0,
+        repeat: int = 1,
+        flags: int = 0,
+        cpu: int = 0,
+        batch_size: int = 0,
+    ) -> TestRunResult:
+        """Run the program once (or ``repeat`` times) on the given input: a
+        :class:`TestRunOptions`, or its fields as keyword arguments.
 
         Example::
 
-            result = prog.test_run(TestRunOptions(data_in=packet))
+            result = prog.test_run(data_in=packet)
             assert result.return_value == 0
+            result = prog.test_run(TestRunOptions(data_in=packet, repeat=100))
         """
-        if options is None:
-            options = TestRunOptions(**kwargs)  # type: ignore[arg-type]
-        data_in, out_size, ctx_in, ctx_out_size, repeat, flags, cpu, batch_size = options
+        if options is not None:
+            given = (data_in, data_out_size, ctx_in, ctx_out_size, repeat, flags, cpu,
+                     batch_size)
+            if given != tuple(TestRunOptions._field_defaults.values()):
+                raise TypeError(f"test_run of {self.what}: pass a TestRunOptions or keyword "
+                                "arguments, not both")
+            (data_in, data_out_size, ctx_in, ctx_out_size, repeat, flags, cpu,
+             batch_size) = options
         if repeat < 0:
             raise ValueError(f"test_run of {self.what}: repeat must be >= 0, got {repeat}")
-        if out_size is None:
-            out_size = len(data_in) + _DEFAULT_HEADROOM if data_in is not None else 0
-        return TestRunResult(*_bpf.prog_test_run(
-            self.fd, self.what, data_in, out_size, ctx_in, ctx_out_size, repeat, flags, cpu,
-            batch_size,
+        if data_out_size is None:
+            data_out_size = len(data_in) + _DEFAULT_HEADROOM if data_in is not None else 0
+        return _result(_bpf.prog_test_run(
+            self.fd, self.what, data_in, data_out_size, ctx_in, ctx_out_size, repeat, flags,
+            cpu, batch_size,
         ))
