@@ -11,7 +11,8 @@ from .base import ArrayMap
 class Array(ArrayMap):
     """A fixed-size array (``BPF_MAP_TYPE_ARRAY``) indexed ``0 .. max_entries-1``.
 
-    Minimum kernel version: 3.19.
+    Minimum kernel version: 3.19.  Unsigned int values take the same fast path as
+    :class:`~bpf4py.maps.HashMap`'s.
 
     Example::
 

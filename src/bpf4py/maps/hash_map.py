@@ -13,6 +13,10 @@ class HashMap(KeyValueMap):
 
     Minimum kernel version: 3.19.
 
+    With unsigned int keys and values of 1, 2, 4 or 8 bytes (``__u32 -> __u64`` counters)
+    ``get``, ``insert``, ``m[k]`` and ``m[k] = v`` hand the ints to C as they are: one call
+    into the native module, no key or value buffer (see ``bpf4py._native.map_scalar``).
+
     Example::
 
         counts: HashMap = ebpf.map("COUNTS")
