@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from ._closing import Closing
 from ._native.btf_types import BtfHandle
@@ -95,7 +94,6 @@ class VarSecinfo(NamedTuple):
     size: int
 
 
-@dataclass(frozen=True)
 class BtfType:
     """One BTF type.  Which fields matter depends on ``kind``: ``size`` (INT, FLOAT, ENUM,
     ENUM64, STRUCT, UNION, DATASEC), ``type_id`` (the type referred to by PTR, TYPEDEF, CONST,
@@ -110,26 +108,66 @@ class BtfType:
         flow = btf.find("struct flow_key")
         offsets = {m.name: m.bit_offset // 8 for m in flow.members}
         pinned_map.typed(key=flow)
+
+    Immutable; equality, hashing and ``repr`` use every field but ``btf``.
     """
 
-    btf: Btf = field(repr=False, compare=False)
+    __slots__ = ("btf", "id", "kind", "name", "kflag", "size", "type_id", "encoding",
+                 "bit_offset", "bits", "index_type_id", "nelems", "members", "enumerators",
+                 "params", "linkage", "secinfos", "component_idx")
+    _COMPARED: ClassVar[tuple[str, ...]] = __slots__[1:]
+
+    btf: Btf
     id: int
     kind: Kind
     name: str
-    kflag: bool = False
-    size: int = 0
-    type_id: int = 0
-    encoding: int = 0
-    bit_offset: int = 0
-    bits: int = 0
-    index_type_id: int = 0
-    nelems: int = 0
-    members: tuple[Member, ...] = ()
-    enumerators: tuple[Enumerator, ...] = ()
-    params: tuple[Param, ...] = ()
-    linkage: int = 0
-    secinfos: tuple[VarSecinfo, ...] = ()
-    component_idx: int = -1
+    kflag: bool
+    size: int
+    type_id: int
+    encoding: int
+    bit_offset: int
+    bits: int
+    index_type_id: int
+    nelems: int
+    members: tuple[Member, ...]
+    enumerators: tuple[Enumerator, ...]
+    params: tuple[Param, ...]
+    linkage: int
+    secinfos: tuple[VarSecinfo, ...]
+    component_idx: int
+
+    def __init__(self, btf: Btf, id: int, kind: Kind, name: str, kflag: bool = False,
+                 size: int = 0, type_id: int = 0, encoding: int = 0, bit_offset: int = 0,
+                 bits: int = 0, index_type_id: int = 0, nelems: int = 0,
+                 members: tuple[Member, ...] = (), enumerators: tuple[Enumerator, ...] = (),
+                 params: tuple[Param, ...] = (), linkage: int = 0,
+                 secinfos: tuple[VarSecinfo, ...] = (), component_idx: int = -1) -> None:
+        values = (btf, id, kind, name, kflag, size, type_id, encoding, bit_offset, bits,
+                  index_type_id, nelems, members, enumerators, params, linkage, secinfos,
+                  component_idx)
+        for slot, value in zip(self.__slots__, values):
+            object.__setattr__(self, slot, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a BtfType is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: a BtfType is immutable")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._COMPARED)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BtfType):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._COMPARED)
+        return f"{type(self).__qualname__}({fields})"
 
     @property
     def signed(self) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ._native import bpf as _bpf
 from ._native.fd import OwnedFd
@@ -27,8 +27,7 @@ def _enum(cls: type[ProgramType] | type[MapType], value: int) -> ProgramType | M
         return value
 
 
-@dataclass(frozen=True)
-class ProgramInfo:
+class ProgramInfo(NamedTuple):
     """What the kernel reports of a loaded program (``BPF_OBJ_GET_INFO_BY_FD``, Linux 4.13).
 
     ``run_time_ns``/``run_count`` are non-zero only while statistics are enabled
@@ -62,8 +61,7 @@ class ProgramInfo:
         return cls(**raw)
 
 
-@dataclass(frozen=True)
-class MapInfo:
+class MapInfo(NamedTuple):
     """What the kernel reports of a map (Linux 4.13)."""
 
     id: int
@@ -84,8 +82,7 @@ class MapInfo:
         return cls(**raw)
 
 
-@dataclass(frozen=True)
-class LinkInfo:
+class LinkInfo(NamedTuple):
     """What the kernel reports of a BPF link (Linux 5.8)."""
 
     id: int

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import BpfError
 
@@ -20,8 +20,7 @@ KALLSYMS = "/proc/kallsyms"
 _TEXT_TYPES = frozenset("tTwW")  # code: addresses in a stack trace resolve only to these
 
 
-@dataclass(frozen=True)
-class KernelSymbol:
+class KernelSymbol(NamedTuple):
     """The function an address falls in: its ``name``, start ``address``, the ``offset`` of
     the resolved address in it, and its ``module`` (None for the kernel image)."""
 

@@ -27,7 +27,7 @@ import os
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ._closing import Closing
 from ._native import bpf as _bpf
@@ -42,11 +42,10 @@ _next_id = itertools.count(1)
 _EARLY_COLLECT_SECONDS = 1.0
 
 
-@dataclass(frozen=True)
-class LinkId:
+class LinkId(NamedTuple):
     """Names one attachment of one program; returned by ``attach()``."""
 
-    value: int = field(default_factory=lambda: next(_next_id))
+    value: int
 
 
 def _on_collect(what: str, created: float, detach: Callable[[], None]) -> None:
@@ -205,7 +204,7 @@ class LinkSet:
         self._links: dict[LinkId, Link] = {}
 
     def add(self, link: Link) -> LinkId:
-        link_id = LinkId()
+        link_id = LinkId(next(_next_id))
         self._links[link_id] = link
         return link_id
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import errno as E
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from bpf4py.errors import BpfError, LinkError, MapError, PinError, ProgramError
 
@@ -40,8 +39,7 @@ def _pin_hint(path: str) -> str:
 _LOG_SIZE = 4 << 20
 
 
-@dataclass
-class ProgLoadSpec:
+class ProgLoadSpec(NamedTuple):
     """Everything bpf_prog_load needs besides the instructions."""
 
     prog_type: int

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import errno as E
 import os
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from bpf4py.errors import MapError, ObjectError, ProgramError
 
@@ -26,8 +25,7 @@ from .check import check, error
 from .fd import OwnedFd
 
 
-@dataclass(frozen=True)
-class ProgramSpec:
+class ProgramSpec(NamedTuple):
     """A program as the ELF object declares it."""
 
     name: str
@@ -37,8 +35,7 @@ class ProgramSpec:
     flags: int
 
 
-@dataclass(frozen=True)
-class MapSpec:
+class MapSpec(NamedTuple):
     """A map as the ELF object declares it (after loader overrides, once prepared)."""
 
     name: str
@@ -52,8 +49,7 @@ class MapSpec:
     btf_value_type_id: int
 
 
-@dataclass(frozen=True)
-class GlobalVar:
+class GlobalVar(NamedTuple):
     """A global variable in a data section (``.rodata``, ``.data``, ``.bss``, ...)."""
 
     name: str

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import errno as E
 import socket
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from bpf4py.errors import BpfError, ProgramError
 
@@ -56,8 +56,7 @@ def xdp_detach(ifindex: int, flags: int, prog_fd: int | None, what: str) -> None
           f"detaching {what} with netlink")
 
 
-@dataclass(frozen=True)
-class XdpQueryRaw:
+class XdpQueryRaw(NamedTuple):
     prog_id: int
     drv_prog_id: int
     skb_prog_id: int

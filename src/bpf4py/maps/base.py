@@ -335,6 +335,9 @@ class KeyValueMap(Map):
             value = fast(key, flags)
             if value is not None:
                 return value
+        return self._lookup(key, flags)
+
+    def _lookup(self, key: object, flags: int) -> Any:
         raw = _bpf.map_lookup(self._fd.fd, self._encode_key(key), self._buf_size, flags,
                               self._what)
         if raw is None:
@@ -345,8 +348,10 @@ class KeyValueMap(Map):
         """Store ``value`` at ``key``.  ``flags``: 0 (BPF_ANY), 1 (BPF_NOEXIST: only if absent),
         2 (BPF_EXIST: only if present), 4 (BPF_F_LOCK)."""
         fast = self._fast_set
-        if fast is not None and fast(key, value, flags):
-            return
+        if fast is None or not fast(key, value, flags):
+            self._update(key, value, flags)
+
+    def _update(self, key: object, value: object, flags: int) -> None:
         _bpf.map_update(self._fd.fd, self._encode_key(key), self._encode_value(value), flags,
                         self._what)
 
@@ -495,11 +500,22 @@ class KeyValueMap(Map):
         """
         return numpy_export.to_pandas(self)
 
+    # m[k] and m[k] = v are get() and insert(); with the scalar path they call it themselves
+    # (one Python frame less per operation; classes with it do not override get/insert).
+
     def __getitem__(self, key: object) -> Any:
-        return self.get(key)
+        fast = self._fast_get
+        if fast is None:
+            return self.get(key)
+        value = fast(key, 0)
+        return value if value is not None else self._lookup(key, 0)
 
     def __setitem__(self, key: object, value: object) -> None:
-        self.insert(key, value)
+        fast = self._fast_set
+        if fast is None:
+            self.insert(key, value)
+        elif not fast(key, value, 0):
+            self._update(key, value, 0)
 
     def __delitem__(self, key: object) -> None:
         self.remove(key)

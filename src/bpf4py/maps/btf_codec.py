@@ -40,10 +40,9 @@ import re
 import struct
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from enum import IntEnum
 from types import CodeType
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from ..btf import INT_BOOL, MODIFIERS, Btf, BtfError, BtfType, Kind, Member
 from ..errors import BpfError
@@ -432,8 +431,7 @@ class ArrayNode(Node):
         return None if sub is None else np.dtype((sub, (self.n,)))
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
     """A member as Python sees it: ``offset`` in bytes from the start of the enclosing struct
     or union; ``bits`` > 0 for a bitfield starting ``bit_offset`` bits into it; ``optional``
     for union members (``None`` when not given)."""
@@ -460,20 +458,19 @@ class Field:
         return None if self.optional else self.node.default()
 
 
-@dataclass
 class _Unit:
     """A run of bytes of a struct unpacked as one piece: a member (``field``), the storage of
     one or more bitfields (``bitfields``: field index, shift, width), or an anonymous struct
     or union (``anon``: its node, the first of its fields here and how many)."""
 
-    offset: int
-    size: int
-    field: int = -1
-    bitfields: list[tuple[int, int, int]] | None = None
-    anon: _Composite | None = None
-    first: int = 0
-    count: int = 0
-    k: int = 0  # index of its first value in the struct's unpacked values
+    __slots__ = ("offset", "size", "field", "bitfields", "anon", "first", "count", "k")
+
+    def __init__(self, offset: int, size: int, field: int = -1,
+                 bitfields: list[tuple[int, int, int]] | None = None,
+                 anon: _Composite | None = None, first: int = 0, count: int = 0) -> None:
+        self.offset, self.size, self.field, self.bitfields = offset, size, field, bitfields
+        self.anon, self.first, self.count = anon, first, count
+        self.k = 0  # index of its first value in the struct's unpacked values
 
     def fmt(self, fields: list[Field]) -> str:
         if self.field >= 0:
@@ -679,7 +676,7 @@ class UnionNode(_Composite):
         self.fields, self.ranges, self.siblings = [], [], {}
         for alt in alternatives:
             first = len(self.fields)
-            self.fields += [replace(f, optional=True) for f in alt.fields]
+            self.fields += [f._replace(optional=True) for f in alt.fields]
             self.ranges.append((first, len(self.fields)))
             for i, excluded in alt.siblings.items():
                 self.siblings[first + i] = tuple(first + j for j in excluded)
@@ -839,7 +836,7 @@ def _struct(btf: Btf, members: list[Member], size: int, c_name: str) -> StructNo
         if not m.name and mt.kind in (Kind.STRUCT, Kind.UNION):
             anon = _composite(btf, mt, btf.describe(mt))
             first = len(fields)
-            fields += [replace(f, offset=f.offset + offset) for f in anon.fields]
+            fields += [f._replace(offset=f.offset + offset) for f in anon.fields]
             for i, excluded in anon.siblings.items():
                 siblings[first + i] = tuple(first + j for j in excluded)
             units.append(_Unit(offset, anon.size, anon=anon, first=first,

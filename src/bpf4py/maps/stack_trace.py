@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from ..errors import MapError
 from ..ksyms import KernelSymbols, kernel_symbols
@@ -15,8 +14,7 @@ from .base import KeyValueMap
 _STACK_BUILD_ID = 1 << 5  # BPF_F_STACK_BUILD_ID: frames are (build id, offset) records
 
 
-@dataclass(frozen=True)
-class StackTrace:
+class StackTrace(NamedTuple):
     """One recorded stack: its ``id`` (what ``bpf_get_stackid`` returned) and its ``frames``,
     instruction pointers from the innermost call outwards."""
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import errno as E
 import logging
 import os
-from dataclasses import dataclass
 from enum import IntEnum, IntFlag
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from .._native import bpf as _bpf
 from .._native import xdp as _xdp
@@ -96,8 +95,7 @@ class NetlinkXdpLink(Link):
         super().__init__(what, detach)
 
 
-@dataclass(frozen=True)
-class XdpPrograms:
+class XdpPrograms(NamedTuple):
     """The ids of the XDP programs an interface runs, per mode (0: none).
 
     ``program_id`` is the program when exactly one mode is in use (0 otherwise).
