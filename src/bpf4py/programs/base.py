@@ -110,7 +110,8 @@ class Program(Closing, Pinnable):
     @property
     def fd(self) -> int:
         """The program's file descriptor; raises :class:`NotLoadedError` before ``load()``."""
-        return self._owned().fd
+        owned = self._fd
+        return owned.fd if owned is not None else self._owned().fd
 
     def fileno(self) -> int:
         return self.fd
