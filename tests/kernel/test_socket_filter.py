@@ -175,6 +175,15 @@ def test_test_run_on_crafted_packets(counter: Ebpf) -> None:
     for data in (bytearray(udp), memoryview(udp)):  # any buffer, not only bytes
         assert prog.test_run(opts._replace(data_in=data)).return_value == len(udp) - 14
     assert prog.test_run(data_in=udp, data_out_size=0).data_out is None
+    ctx = bytearray(192)  # struct __sk_buff in, and back out: mark (offset 8) survives
+    ctx[8:12] = (77).to_bytes(4, "little")
+    result = prog.test_run(data_in=udp, data_out_size=0, ctx_in=bytes(ctx), ctx_out_size=192)
+    assert result.data_out is None and result.ctx_out is not None
+    assert int.from_bytes(result.ctx_out[8:12], "little") == 77
+    with pytest.raises(TypeError, match="not both"):
+        prog.test_run(opts, repeat=3)  # never silently ignored
+    with pytest.raises(ValueError, match="repeat must be >= 0"):
+        prog.test_run(data_in=udp, repeat=-1)
     with pytest.raises(ProgramError, match="shorter than its minimum") as exc:
         prog.test_run(data_in=b"")
     assert exc.value.errno_name == "EINVAL"
