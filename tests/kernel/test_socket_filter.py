@@ -184,6 +184,12 @@ def test_test_run_on_crafted_packets(counter: Ebpf) -> None:
         prog.test_run(opts, repeat=3)  # never silently ignored
     with pytest.raises(ValueError, match="repeat must be >= 0"):
         prog.test_run(data_in=udp, repeat=-1)
+    with pytest.raises(ValueError, match="'count_packets'.*data_out_size must be >= 0, got -1"):
+        prog.test_run(data_in=udp, data_out_size=-1)
+    with pytest.raises(TypeError, match="'count_packets': data_in and ctx_in take bytes"):
+        prog.test_run(data_in="text")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="every other option an int"):
+        prog.test_run(data_in=udp, repeat="3")  # type: ignore[arg-type]
     with pytest.raises(ProgramError, match="shorter than its minimum") as exc:
         prog.test_run(data_in=b"")
     assert exc.value.errno_name == "EINVAL"

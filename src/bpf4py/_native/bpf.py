@@ -162,8 +162,8 @@ def prog_test_run(
     packed = lib.bpf4py_test_run(prog_fd, data, data_size, data_out, data_out_size, ctx,
                                  ctx_size, ctx_out, ctx_out_size, repeat, flags, cpu, batch_size,
                                  sizes)
-    if not packed and ffi.errno:
-        _test_run_failed(what, ffi.errno)
+    if not packed and (code := ffi.errno):
+        _test_run_failed(what, code)
     return (
         packed & 0xFFFFFFFF,
         packed >> 32,

@@ -20,8 +20,8 @@ ScalarSet = Callable[[object, object, int], bool]
 
 
 def scalar_ops(owned: OwnedFd, key_size: int, value_size: int) -> tuple[ScalarGet, ScalarSet]:
-    """``(get, set)`` for the map behind ``owned``: ``get(key, flags)`` is the value or None,
-    ``set(key, value, flags)`` is True once stored.  A closed ``owned`` holds -1, which the
+    """``(get, put)`` for the map behind ``owned``: ``get(key, flags)`` is the value or None,
+    ``put(key, value, flags)`` is True once stored.  A closed ``owned`` holds -1, which the
     kernel refuses (EBADF), so both fall back and the caller reports the closed map."""
     lookup, update = lib.bpf4py_lookup_scalar, lib.bpf4py_update_scalar
 
@@ -34,10 +34,10 @@ def scalar_ops(owned: OwnedFd, key_size: int, value_size: int) -> tuple[ScalarGe
             return value
         return None
 
-    def set(key: object, value: object, flags: int) -> bool:  # noqa: A001 (a map operation)
+    def put(key: object, value: object, flags: int) -> bool:
         try:
             return not update(owned._fd, key, key_size, value, value_size, flags)
         except (TypeError, OverflowError):
             return False
 
-    return get, set
+    return get, put

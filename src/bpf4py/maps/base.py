@@ -11,6 +11,7 @@ from typing import Any, ClassVar, TypeVar
 from .._closing import Closing
 from .._native import bpf as _bpf
 from .._native.fd import OwnedFd
+from .._native.map_scalar import ScalarGet, ScalarSet, scalar_ops
 from .._pinning import Pinnable
 from ..btf import Btf, BtfError
 from ..errors import IndexOutOfBounds, InvalidMapType, KeyNotFound, MapError
@@ -18,7 +19,6 @@ from ..info import MapInfo
 from ..types import MapType
 from . import batch, btf_codec, numpy_export
 from .btf_pending import BtfSource, defer_btf
-from .._native.map_scalar import ScalarGet, ScalarSet, scalar_ops
 from .codec import Codec, IntCodec, make_codec
 
 log = logging.getLogger(__name__)

@@ -86,11 +86,18 @@ class TestRun(Program):
                                 "arguments, not both")
             (data_in, data_out_size, ctx_in, ctx_out_size, repeat, flags, cpu,
              batch_size) = options
-        if repeat < 0:
-            raise ValueError(f"test_run of {self.what}: repeat must be >= 0, got {repeat}")
-        if data_out_size is None:
-            data_out_size = len(data_in) + _DEFAULT_HEADROOM if data_in is not None else 0
-        return _result(_bpf.prog_test_run(
-            self.fd, self.what, data_in, data_out_size, ctx_in, ctx_out_size, repeat, flags,
-            cpu, batch_size,
-        ))
+        try:
+            if data_out_size is None:
+                data_out_size = len(data_in) + _DEFAULT_HEADROOM if data_in is not None else 0
+            if repeat < 0 or data_out_size < 0 or ctx_out_size < 0:
+                name, value = next((n, v) for n, v in (("repeat", repeat),
+                                                       ("data_out_size", data_out_size),
+                                                       ("ctx_out_size", ctx_out_size)) if v < 0)
+                raise ValueError(f"test_run of {self.what}: {name} must be >= 0, got {value}")
+            return _result(_bpf.prog_test_run(
+                self.fd, self.what, data_in, data_out_size, ctx_in, ctx_out_size, repeat, flags,
+                cpu, batch_size,
+            ))
+        except TypeError as exc:
+            raise TypeError(f"test_run of {self.what}: data_in and ctx_in take bytes or another "
+                            f"buffer, every other option an int ({exc})") from None
