@@ -55,6 +55,7 @@ from .types import AttachType, MapType, ProgramType
 
 if TYPE_CHECKING:
     from .maps import (
+        Arena,
         Array,
         ArrayOfMaps,
         BloomFilter,
@@ -97,6 +98,7 @@ if TYPE_CHECKING:
         SkSkb,
         SkSkbKind,
         SocketFilter,
+        Syscall,
         TracePoint,
         Xdp,
         XdpAttachType,
@@ -119,6 +121,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "Arena",
     "Array",
     "ArrayOfMaps",
     "AttachType",
@@ -187,6 +190,7 @@ __all__ = [
     "Stack",
     "StackTrace",
     "StackTraceMap",
+    "Syscall",
     "TaskStorage",
     "TestRunOptions",
     "TestRunResult",

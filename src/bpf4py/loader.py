@@ -350,7 +350,7 @@ def _make_map(spec: MapSpec, obj: BpfObject, source: BtfSource | None) -> Map:
     m = cls(obj.map_fd(spec.name), spec.name, spec.map_type, spec.key_size, spec.value_size,
             spec.max_entries, spec.flags)
     try:
-        m._pin_path = obj.map_pin_path(spec.name)
+        m._take_from_object(obj, spec.name)
     except BaseException:
         m.close()
         raise

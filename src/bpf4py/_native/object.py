@@ -14,6 +14,7 @@ loaded after another program of the object is already attached.
 from __future__ import annotations
 
 import errno as E
+import mmap
 import os
 from typing import Any, NamedTuple
 
@@ -73,6 +74,17 @@ def _map_display_name(raw: str, internal: bool) -> str:
 # tp_btf, iter: TRACING; lsm: LSM): libbpf resolves that id only inside bpf_object__load.
 _BTF_ATTACHED = {26, 29}  # BPF_PROG_TYPE_TRACING, BPF_PROG_TYPE_LSM
 
+_F_SLEEPABLE = 1 << 4  # BPF_F_SLEEPABLE
+_MAP_TYPE_ARENA = 33  # BPF_MAP_TYPE_ARENA
+
+
+def _section_flags(prog: Any) -> int:
+    """Load flags the section name implies: libbpf adds BPF_F_SLEEPABLE for ``syscall`` and
+    every ``<kind>.s`` section (``fentry.s/``, ``lsm.s/``, ``uprobe.s``, ...) only inside
+    its own program load, which bpf4py does itself."""
+    kind = _str(lib.bpf_program__section_name(prog)).split("/", 1)[0]
+    return _F_SLEEPABLE if kind == "syscall" or kind.endswith(".s") else 0
+
 
 def _vmlinux_attach_btf_id(name: str, prog: Any, attach_type: int) -> int:
     """The vmlinux BTF id of the target named by the section (``fentry/do_unlinkat``)."""
@@ -121,6 +133,7 @@ class BpfObject:
                         "; ".join(warnings[-3:]) or None)
         self._ptr: Any = ffi.gc(ptr, lib.bpf_object__close)
         self._prepared = False
+        self._lent_memory = False
         self._progs: dict[str, Any] = {}
         p = lib.bpf_object__next_program(ptr, ffi.NULL)
         while p != ffi.NULL:
@@ -266,6 +279,23 @@ class BpfObject:
         path = lib.bpf_map__pin_path(self._map(name))
         return _str(path) or None
 
+    def arena_memory(self, name: str) -> memoryview | None:
+        """The pages of arena map ``name`` as libbpf mapped them when it created the maps
+        (the kernel allows an arena one address, so this is its only mapping), or None for a
+        map libbpf did not map.  The view keeps libbpf's object, and so the mapping, alive
+        until the last view of it is gone, even past :meth:`close`."""
+        m = self._map(name)
+        if not self._prepared or lib.bpf_map__type(m) != _MAP_TYPE_ARENA:
+            return None
+        ptr = lib.bpf_map__initial_value(m, ffi.new("size_t *"))
+        if ptr == ffi.NULL:
+            return None
+        obj = self._ptr
+        # The destructor's closure holds the object: libbpf unmaps the arena when it closes.
+        pages = ffi.gc(ffi.cast("char *", ptr), lambda _pages: obj)
+        self._lent_memory = True
+        return memoryview(ffi.buffer(pages, lib.bpf_map__max_entries(m) * mmap.PAGESIZE))
+
     def load_program(self, name: str, license: str, log_level: int) -> OwnedFd:
         """Load one prepared program into the kernel and return its descriptor."""
         ptr = self._live()
@@ -279,7 +309,7 @@ class BpfObject:
             license=license,
             expected_attach_type=attach_type,
             prog_btf_fd=max(lib.bpf_object__btf_fd(ptr), 0),
-            prog_flags=lib.bpf_program__flags(p),
+            prog_flags=lib.bpf_program__flags(p) | _section_flags(p),
             kern_version=lib.bpf_object__kversion(ptr),
             attach_btf_id=_vmlinux_attach_btf_id(name, p, attach_type),
             log_level=log_level,
@@ -297,5 +327,5 @@ class BpfObject:
     def close(self) -> None:
         """Free libbpf's object: its own map and BTF descriptors close (dups handed out stay)."""
         ptr, self._ptr = self._ptr, None
-        if ptr is not None:
-            ffi.release(ptr)
+        if ptr is not None and not self._lent_memory:
+            ffi.release(ptr)  # else freed with the last view of an arena (arena_memory)

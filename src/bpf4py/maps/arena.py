@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import ctypes
 import mmap
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from .._native import bpf as _bpf
 from ..errors import MapError
 from ..types import MapType
 from .base import Map
+
+if TYPE_CHECKING:
+    from .._native.object import BpfObject
 
 #: ``BPF_F_MMAPABLE``: every arena has it.
 F_MMAPABLE = 1 << 10
@@ -25,8 +29,14 @@ class Arena(Map):
 
     The kernel puts an arena at one address in user space, chosen by its first mapping, and
     every later mapping must be at that address, which Python's ``mmap`` cannot ask for.  So an
-    arena is mapped by one handle of one process: one created here (:meth:`create`), or opened
-    by pin or id and not mapped yet.  Programs that use an arena need clang 18 or later.
+    arena is mapped by one handle of one process: one created here (:meth:`create`), one
+    opened by pin or id and not mapped yet, or the arena of an object, which libbpf maps
+    when it creates the object's maps (before any program loads: the verifier needs the
+    address).  An object's arena stays mapped while a view of :attr:`memory` is alive, even
+    after the object and the map are closed.
+
+    Programs reach an arena through ``__arena`` pointers (clang 18 or later), or, with an
+    older clang, by casting an address themselves with the ``addr_space_cast`` instruction.
 
     Minimum kernel version: 6.9.
 
@@ -77,10 +87,23 @@ class Arena(Map):
             self._view = memoryview(self._mmap)
         return self._view
 
+    @property
+    def address(self) -> int:
+        """Where :attr:`memory` starts in this process: the arena's user-space address,
+        which ``__arena`` pointers that programs store hold (``memory[p - arena.address]``)."""
+        return ctypes.addressof(ctypes.c_char.from_buffer(self.memory))
+
+    def _take_from_object(self, obj: BpfObject, name: str) -> None:
+        super()._take_from_object(obj, name)
+        self._view = obj.arena_memory(name)
+
     def close(self) -> None:
-        """Unmap the arena and close its descriptor; idempotent."""
+        """Unmap the arena and close its descriptor; idempotent.  (An object's arena is
+        unmapped when its object is closed and the last view of it is gone.)"""
         mm = self._mmap
-        if mm is not None:
+        if mm is None:
+            self._view = None  # an object's arena: libbpf's mapping, freed with its last view
+        else:
             try:
                 if self._view is not None:
                     self._view.release()

@@ -6,7 +6,7 @@ import itertools
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from .._closing import Closing
 from .._native import bpf as _bpf
@@ -20,6 +20,9 @@ from ..types import MapType
 from . import batch, btf_codec, numpy_export
 from .btf_pending import BtfSource, defer_btf
 from .codec import Codec, IntCodec, make_codec
+
+if TYPE_CHECKING:
+    from .._native.object import BpfObject
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +239,10 @@ class Map(Closing, Pinnable):
 
     def close(self) -> None:
         self._fd.close()
+
+    def _take_from_object(self, obj: BpfObject, name: str) -> None:
+        """Take what this map needs of the libbpf object that created it: its pin path."""
+        self._pin_path = obj.map_pin_path(name)
 
 
     def info(self) -> MapInfo:

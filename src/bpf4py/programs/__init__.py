@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .sk_reuseport import SkReuseport
     from .sk_skb import SkSkb, SkSkbKind
     from .socket_filter import SocketFilter
+    from .syscall import Syscall
     from .test_run import TestRunOptions, TestRunResult
     from .trace_point import TracePoint
     from .xdp import (
@@ -55,6 +56,7 @@ __all__ = [
     "SkSkb",
     "SkSkbKind",
     "SocketFilter",
+    "Syscall",
     "TestRunOptions",
     "TestRunResult",
     "TracePoint",
