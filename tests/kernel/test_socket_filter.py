@@ -17,6 +17,7 @@ from bpf4py import (
     ProgramError,
     SocketFilter,
     TestRunOptions,
+    TestRunResult,
 )
 from tests.packets import tcp_packet, udp_packet
 
@@ -174,7 +175,9 @@ def test_test_run_on_crafted_packets(counter: Ebpf) -> None:
     opts = TestRunOptions(data_in=udp)
     for data in (bytearray(udp), memoryview(udp)):  # any buffer, not only bytes
         assert prog.test_run(opts._replace(data_in=data)).return_value == len(udp) - 14
-    assert prog.test_run(data_in=udp, data_out_size=0).data_out is None
+    fast = prog.test_run(data_in=udp, data_out_size=0)  # a packet only: the short native call
+    assert isinstance(fast, TestRunResult) and fast.data_out is None and fast.ctx_out is None
+    assert fast.return_value == len(udp) - 14 and fast.duration_ns >= 0
     ctx = bytearray(192)  # struct __sk_buff in, and back out: mark (offset 8) survives
     ctx[8:12] = (77).to_bytes(4, "little")
     result = prog.test_run(data_in=udp, data_out_size=0, ctx_in=bytes(ctx), ctx_out_size=192)
@@ -193,6 +196,8 @@ def test_test_run_on_crafted_packets(counter: Ebpf) -> None:
     with pytest.raises(ProgramError, match="shorter than its minimum") as exc:
         prog.test_run(data_in=b"")
     assert exc.value.errno_name == "EINVAL"
+    with pytest.raises(ProgramError, match="'count_packets'.*EINVAL.*shorter than its minimum"):
+        prog.test_run(data_in=b"", data_out_size=0)
     counts = counter.map("COUNTS").typed(value=Counters)
     assert counts[UDP].packets == 5
     assert counts[TCP].packets == 5
