@@ -54,7 +54,7 @@ def test_close_refuses_while_views_are_alive_and_bad_input() -> None:
     part.release()
     arena.close()
     arena.close()
-    with pytest.raises(ClosedError):
+    with pytest.raises(ClosedError, match=r"map '\(anonymous\)' is closed"):
         arena.memory
     for pages in (0, -1, True, 1.5):
         with pytest.raises(ValueError, match="positive number of pages"):

@@ -305,8 +305,9 @@ def map_create(
     opts.map_flags, opts.inner_map_fd, opts.map_extra = flags, inner_map_fd, map_extra
     fd = lib.bpf_map_create(map_type, name[:15].encode() or ffi.NULL, key_size, value_size,
                             max_entries, opts)
-    check(fd, MapError, f"creating map {name!r}")
-    return OwnedFd(fd, f"map {name!r}")
+    what = f"map {name or '(anonymous)'!r}"  # as the Map object names itself
+    check(fd, MapError, f"creating {what}")
+    return OwnedFd(fd, what)
 
 
 def map_lookup(fd: int, key: bytes, value_size: int, flags: int, what: str) -> bytes | None:
