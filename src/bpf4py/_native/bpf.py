@@ -172,7 +172,7 @@ def prog_test_run(
     )
 
 
-#: ``test_run_packet(prog_fd, data_in, len(data_in), repeat)``: the common BPF_PROG_TEST_RUN
+#: ``test_run_packet(prog_fd, data_in, len(data_in))``: the common BPF_PROG_TEST_RUN
 #: (a packet in, nothing out, no context) in one short native call, for the hot path of
 #: ``test_run``.  Returns ``duration << 32 | retval``; 0 may be a failure:
 #: :func:`check_test_run` then raises it.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import NamedTuple
 
 from .._native import bpf as _bpf
@@ -46,8 +45,7 @@ class TestRunResult(NamedTuple):
         return self.duration_ns / 1e9
 
 
-#: TestRunResult from the native layer's 4-tuple (a named tuple's own __new__ costs 3x more).
-_result = functools.partial(tuple.__new__, TestRunResult)
+#: ``_new_tuple(TestRunResult, fields)``: a named tuple's own __new__ costs 3x more.
 _new_tuple = tuple.__new__
 
 #: data_out_size, ctx_in, ctx_out_size, repeat, flags, cpu, batch_size, options of a run that
@@ -88,7 +86,7 @@ class TestRun(Program):
         """
         if type(data_in) is bytes and (data_out_size, ctx_in, ctx_out_size, repeat, flags, cpu,
                                        batch_size, options) == _PACKET_ONLY:
-            packed = _run_packet(self.fd, data_in, len(data_in), 1)  # duration << 32 | retval
+            packed = _run_packet(self.fd, data_in, len(data_in))  # duration << 32 | retval
             if not packed:
                 _bpf.check_test_run(self._what)
             return _new_tuple(TestRunResult, (packed & 0xFFFFFFFF, packed >> 32, None, None))
@@ -108,7 +106,7 @@ class TestRun(Program):
                                                        ("data_out_size", data_out_size),
                                                        ("ctx_out_size", ctx_out_size)) if v < 0)
                 raise ValueError(f"test_run of {self.what}: {name} must be >= 0, got {value}")
-            return _result(_bpf.prog_test_run(
+            return _new_tuple(TestRunResult, _bpf.prog_test_run(
                 self.fd, self.what, data_in, data_out_size, ctx_in, ctx_out_size, repeat, flags,
                 cpu, batch_size,
             ))

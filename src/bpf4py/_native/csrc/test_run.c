@@ -33,8 +33,8 @@ __u64 bpf4py_test_run(int prog_fd, const char *data_in, __u32 data_size_in, char
     return (__u64)opts.duration << 32 | opts.retval;
 }
 
-__u64 bpf4py_test_run_packet(int prog_fd, const char *data_in, __u32 data_size_in, int repeat)
+__u64 bpf4py_test_run_packet(int prog_fd, const char *data_in, __u32 data_size_in)
 {
-    return bpf4py_test_run(prog_fd, data_in, data_size_in, NULL, 0, NULL, 0, NULL, 0, repeat,
-                           0, 0, 0, NULL);
+    return bpf4py_test_run(prog_fd, data_in, data_size_in, NULL, 0, NULL, 0, NULL, 0, 1, 0, 0, 0,
+                           NULL);
 }

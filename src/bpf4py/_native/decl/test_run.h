@@ -7,5 +7,5 @@ __u64 bpf4py_test_run(int prog_fd, const char *data_in, __u32 data_size_in, char
                       char *ctx_out, __u32 ctx_size_out, int repeat, __u32 flags, __u32 cpu,
                       __u32 batch_size, __u32 *sizes_out);
 
-/* The common case in four arguments: a packet in, nothing out, no context or options. */
-__u64 bpf4py_test_run_packet(int prog_fd, const char *data_in, __u32 data_size_in, int repeat);
+/* The common case in three arguments: a packet in, run once, nothing out, no context. */
+__u64 bpf4py_test_run_packet(int prog_fd, const char *data_in, __u32 data_size_in);
