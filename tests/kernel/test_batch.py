@@ -96,7 +96,7 @@ def test_batch_and_fallback_give_identical_results(family: str, calls: Counter[s
         # The per-key update stores the same (hash order differs: each map has its own seed).
         written_key_by_key.update(entries())
         # (int -> int maps store each entry through the scalar path, not map_update)
-        per_key = 0 if written_key_by_key._fast_set else N
+        per_key = 0 if written_key_by_key._scalar_shape else N
         assert calls["map_update"] == per_key and calls["map_update_batch"] == 0
         assert dict(written_key_by_key.items()) == entries()
         assert all(m[k] == v for k, v in entries().items())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +26,7 @@ from bpf4py import (
     PerCpuHashMap,
     SocketFilter,
 )
+from bpf4py._native import bpf as native
 from bpf4py.maps import possible_cpus
 from tests.packets import udp_packet
 
@@ -186,42 +188,85 @@ def test_standalone_create_and_close(tmp_path: Path) -> None:
     arr.close()
 
 
-def test_int_keys_and_values_take_the_scalar_path(maps: Ebpf) -> None:
+def test_int_keys_and_values_take_the_scalar_path(maps: Ebpf,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """u32 -> u64 maps pass keys and values to C as ints; every result matches the generic
     (bytes) path, and whatever the scalar path cannot do falls back to it."""
+    generic: list[str] = []
+    for name in ("map_lookup", "map_update"):
+        real = getattr(native, name)
+
+        def spy(*args: Any, _real: Callable[..., Any] = real, _name: str = name) -> Any:
+            generic.append(_name)
+            return _real(*args)
+
+        monkeypatch.setattr(native, name, spy)
+
     m = maps.map("HASH", HashMap)
+    m[0] = 0  # the first access builds the codecs from BTF, and with them the scalar path
+    assert m._scalar_shape == 4 | 8 << 8
+    generic.clear()
     entries = {0: 0, 1: 1 << 63, 0xFFFFFFFF: 0xFFFFFFFFFFFFFFFF, 7: 0x0102030405060708}
     for k, v in entries.items():
         m[k] = v
-    assert m._fast_get is not None and m._fast_set is not None
-    raw = {int.from_bytes(k, "little"): int.from_bytes(v, "little") for k, v in m._raw_items()}
-    assert raw == entries
+    m.insert(3, 4)
     assert {k: m[k] for k in entries} == {k: m.get(k) for k in entries} == entries
-    m.insert(7, 9, flags=2)  # BPF_EXIST, through the scalar path
-    assert m[7] == 9
+    assert m[3] == 4
+    assert generic == []  # all of the above took the scalar path
+    raw = {int.from_bytes(k, "little"): int.from_bytes(v, "little") for k, v in m._raw_items()}
+    assert raw == {**entries, 3: 4}
+
+    m.insert(7, 9, flags=2)  # BPF_EXIST: flags take the generic path
+    assert generic == ["map_update"] and m[7] == 9
     with pytest.raises(MapError) as exc:
-        m.insert(7, 1, flags=1)  # BPF_NOEXIST: the scalar path fails, the generic one says why
+        m.insert(7, 1, flags=1)  # BPF_NOEXIST
     assert exc.value.errno_name == "EEXIST"
+    with pytest.raises(KeyNotFound, match="has no key 5"):
+        m[5]  # the scalar lookup fails, the generic one says why
     with pytest.raises(OverflowError, match="does not fit in 8 bytes"):
         m[1] = 1 << 64
+    with pytest.raises(OverflowError):
+        m[1 << 32]  # wider than the 4-byte key
+    assert m[-1] == m[0xFFFFFFFF]  # negative ints are two's complement (the generic path)
+    with pytest.raises(TypeError):
+        m["7"]
     m[2] = True  # bools are ints
     assert m[2] == 1
 
     m.typed(key=ctypes.c_uint32)  # not a plain int codec: the generic path only
-    assert m._fast_get is None
+    assert m._scalar_shape == 0
     assert m[ctypes.c_uint32(7)] == 9
     m.typed(key=int)
-    assert m._fast_get is not None and m[7] == 9
+    assert m._scalar_shape and m[7] == 9
 
     a = maps.map("ARRAY", Array)
     a[7] = 5
-    assert a._fast_get is not None and a[7] == 5
+    assert a._scalar_shape and a[7] == 5
     with pytest.raises(IndexOutOfBounds):
         a[8]
-    assert maps.map("PERCPU", PerCpuArray)._fast_get is None
+    assert maps.map("PERCPU", PerCpuArray)._scalar_shape == 0
 
     m.close()
     with pytest.raises(ClosedError):
         m[7]
+
+
+def test_a_subclass_that_overrides_get_or_insert_is_called_by_item_access() -> None:
+    """The scalar path never bypasses a subclass's own get/insert."""
+
+    class Doubling(HashMap):
+        def get(self, key: object, flags: int = 0) -> Any:
+            return 2 * super().get(key, flags)
+
+        def insert(self, key: object, value: object, flags: int = 0) -> None:
+            super().insert(key, value + 1, flags)  # type: ignore[operator]
+
+    with HashMap.create(4, 8, 16) as plain:
+        assert plain._scalar_shape  # int keys and values: the scalar path
+    with Doubling.create(4, 8, 16) as m:
+        assert m._scalar_shape == 0
+        m[4] = 10
+        assert m[4] == 22 and m.get(4) == 22
+        assert HashMap.get(m, 4) == 11
     with pytest.raises(ClosedError):
         m[7] = 1

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from .._closing import Closing
 from .._native import bpf as _bpf
 from .._native.fd import OwnedFd
-from .._native.map_scalar import ScalarGet, ScalarSet, scalar_ops
+from .._native import map_scalar as _scalar
 from .._pinning import Pinnable
 from ..btf import Btf, BtfError
 from ..errors import IndexOutOfBounds, InvalidMapType, KeyNotFound, MapError
@@ -255,7 +255,7 @@ class Map(Closing, Pinnable):
         _bpf.map_freeze(self.fd, self.what)
 
 
-_SCALAR_SIZES = (1, 2, 4, 8)
+_scalar_lookup, _scalar_update, _scalar_failed = _scalar.lookup, _scalar.update, _scalar.failed
 
 
 def _as_map_type(value: int) -> MapType | int:
@@ -285,10 +285,10 @@ class KeyValueMap(Map):
 
     PER_CPU: ClassVar[bool] = False
     #: Whether ``m[k]`` / ``m[k] = v`` may pass unsigned int keys and values to C as ints
-    #: (classes whose get/insert are the plain lookup and update; see _native/map_scalar).
+    #: (see _native/map_scalar); a subclass that overrides get or insert never does.
     _SCALAR_OPS: ClassVar[bool] = False
-    _fast_get: ScalarGet | None = None
-    _fast_set: ScalarSet | None = None
+    #: The scalar path's ``shape`` for this map's key and value, or 0 when it has none.
+    _scalar_shape: int = 0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -300,12 +300,13 @@ class KeyValueMap(Map):
             self._buf_size = self.value_size
 
     def _codecs_changed(self) -> None:
-        self._fast_get = self._fast_set = None
-        if self._SCALAR_OPS and not self.PER_CPU and type(self._key) is IntCodec and \
-                type(self._value) is IntCodec and self.key_size in _SCALAR_SIZES and \
-                self.value_size in _SCALAR_SIZES:
-            self._fast_get, self._fast_set = scalar_ops(self._fd, self.key_size,
-                                                        self.value_size)
+        self._scalar_shape = 0
+        cls = type(self)
+        plain = cls.get is KeyValueMap.get and cls.insert is KeyValueMap.insert
+        if self._SCALAR_OPS and plain and not self.PER_CPU and type(self._key) is IntCodec and \
+                type(self._value) is IntCodec and self.key_size in _scalar.SIZES and \
+                self.value_size in _scalar.SIZES:
+            self._scalar_shape = _scalar.shape(self.key_size, self.value_size)
 
     # --- value encoding (per-CPU aware) -------------------------------------------------------
 
@@ -337,11 +338,8 @@ class KeyValueMap(Map):
 
     def get(self, key: object, flags: int = 0) -> Any:
         """The value stored at ``key``; raises :class:`KeyNotFound` when there is none."""
-        fast = self._fast_get
-        if fast is not None:
-            value = fast(key, flags)
-            if value is not None:
-                return value
+        if self._scalar_shape and not flags:
+            return KeyValueMap.__getitem__(self, key)
         return self._lookup(key, flags)
 
     def _lookup(self, key: object, flags: int) -> Any:
@@ -354,8 +352,9 @@ class KeyValueMap(Map):
     def insert(self, key: object, value: object, flags: int = 0) -> None:
         """Store ``value`` at ``key``.  ``flags``: 0 (BPF_ANY), 1 (BPF_NOEXIST: only if absent),
         2 (BPF_EXIST: only if present), 4 (BPF_F_LOCK)."""
-        fast = self._fast_set
-        if fast is None or not fast(key, value, flags):
+        if self._scalar_shape and not flags:
+            KeyValueMap.__setitem__(self, key, value)
+        else:
             self._update(key, value, flags)
 
     def _update(self, key: object, value: object, flags: int) -> None:
@@ -507,22 +506,33 @@ class KeyValueMap(Map):
         """
         return numpy_export.to_pandas(self)
 
-    # m[k] and m[k] = v are get() and insert(); with the scalar path they call it themselves
-    # (one Python frame less per operation; classes with it do not override get/insert).
+    # m[k] and m[k] = v are get() and insert().  With the scalar path (classes that have it do
+    # not override get/insert) they make the native call themselves: one Python frame per
+    # operation.  Whatever that call cannot do, the generic path does again and raises.
 
     def __getitem__(self, key: object) -> Any:
-        fast = self._fast_get
-        if fast is None:
+        shape = self._scalar_shape
+        if not shape:
             return self.get(key)
-        value = fast(key, 0)
-        return value if value is not None else self._lookup(key, 0)
+        try:
+            value = _scalar_lookup(self._fd._fd, key, shape)
+        except (TypeError, OverflowError):  # not an int, or negative / wider than 64 bits
+            return self._lookup(key, 0)
+        if value or not _scalar_failed():
+            return value
+        return self._lookup(key, 0)
 
     def __setitem__(self, key: object, value: object) -> None:
-        fast = self._fast_set
-        if fast is None:
+        shape = self._scalar_shape
+        if not shape:
             self.insert(key, value)
-        elif not fast(key, value, 0):
-            self._update(key, value, 0)
+            return
+        try:
+            if not _scalar_update(self._fd._fd, key, value, shape):
+                return
+        except (TypeError, OverflowError):
+            pass
+        self._update(key, value, 0)
 
     def __delitem__(self, key: object) -> None:
         self.remove(key)
