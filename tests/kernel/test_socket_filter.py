@@ -201,6 +201,9 @@ def test_test_run_on_crafted_packets(counter: Ebpf) -> None:
     counts = counter.map("COUNTS").typed(value=Counters)
     assert counts[UDP].packets == 5
     assert counts[TCP].packets == 5
+    prog.unload()  # the short call without a descriptor says so (it passes the kernel -1)
+    with pytest.raises(NotLoadedError, match="'count_packets' is not loaded"):
+        prog.test_run(data_in=udp, data_out_size=0)
 
 
 def test_test_run_with_drop_global(bpf_object: Callable[[str], Path]) -> None:

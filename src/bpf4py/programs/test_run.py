@@ -48,10 +48,6 @@ class TestRunResult(NamedTuple):
 #: ``_new_tuple(TestRunResult, fields)``: a named tuple's own __new__ costs 3x more.
 _new_tuple = tuple.__new__
 
-#: data_out_size, ctx_in, ctx_out_size, repeat, flags, cpu, batch_size, options of a run that
-#: only passes a packet in (the short native call).
-_PACKET_ONLY = (0, None, 0, 1, 0, 0, 0, None)
-
 for _named in (TestRunOptions, TestRunResult):
     setattr(_named, "__test__", False)  # not pytest test classes
 
@@ -84,10 +80,12 @@ class TestRun(Program):
             assert result.return_value == 0
             result = prog.test_run(TestRunOptions(data_in=packet, repeat=100))
         """
-        if type(data_in) is bytes and (data_out_size, ctx_in, ctx_out_size, repeat, flags, cpu,
-                                       batch_size, options) == _PACKET_ONLY:
-            packed = _run_packet(self.fd, data_in, len(data_in))  # duration << 32 | retval
+        if data_out_size == 0 and type(data_in) is bytes and ctx_in is None and repeat == 1 \
+                and options is None and not (ctx_out_size or flags or cpu or batch_size):
+            owned = self._fd  # not self.fd: two property calls on the hot path
+            packed = _run_packet(-1 if owned is None else owned._fd, data_in, len(data_in))
             if not packed:
+                self._owned().fd  # noqa: B018 - the -1 above: raises NotLoadedError/ClosedError
                 _bpf.check_test_run(self._what)
             return _new_tuple(TestRunResult, (packed & 0xFFFFFFFF, packed >> 32, None, None))
         if options is not None:
