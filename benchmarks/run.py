@@ -80,6 +80,13 @@ def report(result: Result, results: list[Result]) -> None:
           f"{verdict}", flush=True)
 
 
+def floor(what: str, c_ns: float, py_ns: float) -> None:
+    """An indented reference line under a ratio figure: the native call bpf4py makes for it,
+    in a bare Python loop (no method call, no checks), against the same C run."""
+    print(f"{'  floor: ' + what:<34} C {fmt(c_ns, 'ns/op'):>18}   bpf4py {fmt(py_ns, 'ns/op'):>18}"
+          f"   {slower(py_ns / c_ns):>14}   (reference, not a target)", flush=True)
+
+
 def best_ns(trials: int, ops: int, fn: Callable[[], object], warm: bool = True) -> float:
     """The best time of ``fn()`` over ``trials``, in nanoseconds per op."""
     if warm:
@@ -154,6 +161,8 @@ def main() -> None:
     bench_obj, small_obj = build_objects()
 
     from bpf4py import Ebpf, HashMap, SocketFilter
+    from bpf4py._native import bpf as native
+    from bpf4py._native import map_scalar
     from bpf4py.maps.ring_buf import BATCH, RingBuf
 
     results: list[Result] = []
@@ -176,14 +185,29 @@ def main() -> None:
             for k in keys:
                 hmap[k]
 
+        fd, shape = hmap.fd, map_scalar.shape(hmap.key_size, hmap.value_size)
+        update, lookup = map_scalar.update, map_scalar.lookup
+
+        def bare_update() -> None:
+            for k in keys:
+                update(fd, k, k, shape)
+
+        def bare_lookup() -> None:
+            for k in keys:
+                lookup(fd, k, shape)
+
         fds = (hmap.fd,)  # the warm-up update fills the map with KEYS entries
-        cv, py = paired(c, ("update", hmap.fd, MAP_OPS, KEYS), fds, MAP_OPS, py_update)
+        c_args = ("update", hmap.fd, MAP_OPS, KEYS)
+        cv, py = paired(c, c_args, fds, MAP_OPS, py_update)
         report(Result("HashMap m[k] = v (update)", "ns/op", cv, py, "<= 1.45x C",
                       py <= 1.45 * cv), results)
+        floor("the scalar update helper", *paired(c, c_args, fds, MAP_OPS, bare_update))
 
-        cv, py = paired(c, ("lookup", hmap.fd, MAP_OPS, KEYS), fds, MAP_OPS, py_lookup)
+        c_args = ("lookup", hmap.fd, MAP_OPS, KEYS)
+        cv, py = paired(c, c_args, fds, MAP_OPS, py_lookup)
         report(Result("HashMap m[k] (lookup)", "ns/op", cv, py, "<= 1.4x C", py <= 1.4 * cv),
                results)
+        floor("the scalar lookup helper", *paired(c, c_args, fds, MAP_OPS, bare_lookup))
 
         entries = len(dict(hmap.items()))
         assert entries == KEYS, entries
@@ -234,10 +258,18 @@ def main() -> None:
             for _ in range(TEST_RUNS):  # the C baseline's work: data_in, no data_out
                 noop.test_run(data_in=PACKET, data_out_size=0)
 
-        cv, py = paired(c, ("testrun", noop.fd, TEST_RUNS), (noop.fd,), TEST_RUNS, py_test_run)
+        def bare_test_run() -> None:
+            run_packet, prog_fd, size = native.test_run_packet, noop.fd, len(PACKET)
+            for _ in range(TEST_RUNS):
+                run_packet(prog_fd, PACKET, size)
+
+        c_args = ("testrun", noop.fd, TEST_RUNS)
+        cv, py = paired(c, c_args, (noop.fd,), TEST_RUNS, py_test_run)
         report(Result("test_run, repeat=1, no data_out", "ns/op", cv, py, "<= 1.3x C",
                       py <= 1.3 * cv),
                results)
+        floor("the test_run packet helper", *paired(c, c_args, (noop.fd,), TEST_RUNS,
+                                                    bare_test_run))
 
     def py_open_load() -> None:
         for _ in range(OPEN_LOADS):
