@@ -280,7 +280,9 @@ class KeyValueMap(Map):
     :meth:`insert`, ``del m[k]`` is :meth:`remove`; ``len(m)``, ``k in m`` and iteration over
     keys work as on a dict.  :meth:`items`, :meth:`keys`, :meth:`values`, :meth:`update`,
     :meth:`clear` and :meth:`pop_items` move many entries per syscall where the kernel has
-    batch operations for the map type (see :mod:`bpf4py.maps.batch`).
+    batch operations for the map type (see :mod:`bpf4py.maps.batch`).  ``dict(m)`` reads the
+    keys in batches and then each value on its own, as ``dict()`` does with any mapping;
+    ``dict(m.items())`` reads both in batches, about five times faster.
     """
 
     PER_CPU: ClassVar[bool] = False
