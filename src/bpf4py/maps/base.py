@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from .._closing import Closing
 from .._native import bpf as _bpf
-from .._native.fd import OwnedFd
 from .._native import map_scalar as _scalar
+from .._native.fd import OwnedFd
 from .._pinning import Pinnable
 from ..btf import Btf, BtfError
 from ..errors import IndexOutOfBounds, InvalidMapType, KeyNotFound, MapError
@@ -519,9 +519,10 @@ class KeyValueMap(Map):
         try:
             value = _scalar_lookup(self._fd._fd, key, shape)
         except (TypeError, OverflowError):  # not an int, or negative / wider than 64 bits
-            return self._lookup(key, 0)
-        if value or not _scalar_failed():
-            return value
+            pass
+        else:
+            if value or not _scalar_failed():
+                return value
         return self._lookup(key, 0)
 
     def __setitem__(self, key: object, value: object) -> None:
