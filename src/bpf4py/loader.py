@@ -21,10 +21,11 @@ from enum import IntFlag
 from types import MappingProxyType
 from typing import Any, TypeVar, cast, overload
 
-from . import _elf, fs
+from . import fs
 from . import maps as map_families
 from . import programs as program_families
 from ._closing import Closing
+from ._native import elf
 from ._native.object import BpfObject, GlobalVar, MapSpec, ProgramSpec
 from .errors import ClosedError, MapError, ObjectError, PinError, ProgramError
 from .maps.base import MAP_CLASSES, Map
@@ -243,8 +244,8 @@ class EbpfLoader:
         """Open and prepare the object at ``path``: maps are created, programs are not loaded."""
         p = os.fspath(path)
         try:
-            with open(p, "rb") as f:
-                data = f.read()
+            with open(p, "rb", buffering=0) as f:  # unbuffered: readall sizes one read by fstat
+                data = f.readall()
         except OSError as exc:
             raise ObjectError(f"reading eBPF object {p!r}", errno=exc.errno) from exc
         name = os.path.basename(p).removesuffix(".o").removesuffix(".bpf")
@@ -252,10 +253,10 @@ class EbpfLoader:
 
     def load(self, data: bytes, name: str = "bpf_object") -> Ebpf:
         """Open and prepare an object from its ELF bytes."""
-        _elf.check_elf(data, name)
+        elf.check_elf(data, name)
         obj = BpfObject(data, name, pin_root_path=self._pin_dir, btf_custom_path=self._btf)
         try:
-            return self._build(obj, _elf.license_of(data))
+            return self._build(obj, elf.license_of(data))
         except BaseException:
             obj.close()
             raise
@@ -272,7 +273,7 @@ class EbpfLoader:
         for name, path in self._pin_paths.items():
             obj.set_pin_path(name, path)
         self._apply_globals(obj)
-        self._prepare_pin_dirs(obj, map_names)
+        self._prepare_pin_dirs(obj)
         obj.prepare()
         program_families.load_all()  # every family registered: each gets its typed class
         map_families.load_all()
@@ -293,11 +294,8 @@ class EbpfLoader:
                                   "with -g so the object carries BTF)")
             obj.write_initial(var.section, var.offset, _encode_global(var, value))
 
-    def _prepare_pin_dirs(self, obj: BpfObject, map_names: set[str]) -> None:
-        for name in sorted(map_names):
-            path = obj.map_pin_path(name)
-            if path is None:
-                continue
+    def _prepare_pin_dirs(self, obj: BpfObject) -> None:
+        for name, path in sorted(obj.pin_paths().items()):
             directory = os.path.dirname(path)
             if fs.is_bpffs(directory):
                 continue

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import errno as E
 from collections.abc import Iterator
-from typing import Any, NamedTuple, NoReturn
+from typing import Any, NoReturn
 
 from bpf4py.errors import BpfError, LinkError, MapError, PinError, ProgramError
 
@@ -35,75 +35,6 @@ def _pin_hint(path: str) -> str:
 
 
 # --- programs ---------------------------------------------------------------------------------
-
-_LOG_SIZE = 4 << 20
-
-
-class ProgLoadSpec(NamedTuple):
-    """Everything bpf_prog_load needs besides the instructions."""
-
-    prog_type: int
-    name: str
-    license: str
-    expected_attach_type: int = 0
-    prog_btf_fd: int = 0
-    prog_flags: int = 0
-    kern_version: int = 0
-    attach_btf_id: int = 0
-    log_level: int = 0
-
-
-def prog_load(
-    spec: ProgLoadSpec,
-    insns: Any,
-    insn_cnt: int,
-    func_info: Any = None,
-    func_info_cnt: int = 0,
-    line_info: Any = None,
-    line_info_cnt: int = 0,
-) -> OwnedFd:
-    """Load one program; on rejection raise ProgramError with the whole verifier log."""
-    opts = ffi.new("struct bpf_prog_load_opts *")
-    opts.sz = ffi.sizeof("struct bpf_prog_load_opts")
-    opts.expected_attach_type = spec.expected_attach_type
-    opts.prog_btf_fd = spec.prog_btf_fd
-    opts.prog_flags = spec.prog_flags
-    opts.kern_version = spec.kern_version
-    opts.attach_btf_id = spec.attach_btf_id
-    if func_info_cnt and spec.prog_btf_fd:
-        opts.func_info = func_info
-        opts.func_info_cnt = func_info_cnt
-        opts.func_info_rec_size = ffi.sizeof("struct bpf_func_info")
-    if line_info_cnt and spec.prog_btf_fd:
-        opts.line_info = line_info
-        opts.line_info_cnt = line_info_cnt
-        opts.line_info_rec_size = ffi.sizeof("struct bpf_line_info")
-    name = spec.name[:15].encode()
-    license = spec.license.encode()
-    log_buf = None
-    if spec.log_level:
-        log_buf = ffi.new("char[]", _LOG_SIZE)
-        opts.log_level, opts.log_buf, opts.log_size = spec.log_level, log_buf, _LOG_SIZE
-    fd = lib.bpf_prog_load(spec.prog_type, name, license, insns, insn_cnt, opts)
-    if fd >= 0:
-        return OwnedFd(fd, f"program {spec.name!r}")
-    code = -fd
-    if log_buf is None:
-        # Load again with a verifier log so the error can show why (as libbpf does).
-        log_buf = ffi.new("char[]", _LOG_SIZE)
-        opts.log_level, opts.log_buf, opts.log_size = 1, log_buf, _LOG_SIZE
-        retry = lib.bpf_prog_load(spec.prog_type, name, license, insns, insn_cnt, opts)
-        if retry >= 0:  # pragma: no cover - the kernel changed its mind
-            return OwnedFd(retry, f"program {spec.name!r}")
-    log = ffi.string(log_buf).decode("utf-8", "replace") or None
-    hint, mix = None, True
-    if code == E.EACCES and log:
-        # EACCES with a log is the verifier saying no, not a missing privilege.
-        hint, mix = "the verifier rejected the program; see the log below", False
-    elif code == E.EINVAL and not log:
-        hint = "the kernel may not support this program type or attach type"
-    raise error(ProgramError, f"loading program {spec.name!r}", code, hint, mix=mix,
-                verifier_log=log)
 
 
 def prog_attach(prog_fd: int, target_fd: int, attach_type: int, flags: int, what: str) -> None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from ._lib import ffi, lib
 
@@ -46,17 +44,24 @@ def sync_level() -> None:
         lib.bpf4py_set_print(want)
 
 
-@contextmanager
-def capture() -> Iterator[list[str]]:
-    """Collect libbpf's warnings printed by this thread inside the block."""
-    sync_level()
-    previous = getattr(_local, "captured", None)
-    lines: list[str] = []
-    _local.captured = lines
-    try:
-        yield lines
-    finally:
-        _local.captured = previous
+class capture:  # noqa: N801 - used like a function: ``with log.capture() as warnings``
+    """Collect libbpf's warnings printed by this thread inside the block.
+
+    A class rather than a generator context manager: it wraps every libbpf call that may
+    fail (open, prepare, ...), so entering and leaving should cost two plain calls.
+    """
+
+    __slots__ = ("_lines", "_previous")
+
+    def __enter__(self) -> list[str]:
+        sync_level()
+        self._previous: list[str] | None = getattr(_local, "captured", None)
+        self._lines: list[str] = []
+        _local.captured = self._lines
+        return self._lines
+
+    def __exit__(self, *exc: object) -> None:
+        _local.captured = self._previous
 
 
 sync_level()

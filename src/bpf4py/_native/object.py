@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from bpf4py.errors import MapError, ObjectError, ProgramError
 
-from . import bpf, btf_types, log
+from . import btf_types, log
 from ._lib import ffi, lib
 from .check import check, error
 from .fd import OwnedFd
@@ -74,19 +74,12 @@ def _map_display_name(raw: str, internal: bool) -> str:
 # tp_btf, iter: TRACING; lsm: LSM): libbpf resolves that id only inside bpf_object__load.
 _BTF_ATTACHED = {26, 29}  # BPF_PROG_TYPE_TRACING, BPF_PROG_TYPE_LSM
 
-_F_SLEEPABLE = 1 << 4  # BPF_F_SLEEPABLE
+_LOG_SIZE = 4 << 20  # the verifier log buffer of a load that failed or asked for a log
+
 _MAP_TYPE_ARENA = 33  # BPF_MAP_TYPE_ARENA
 
 
-def _section_flags(prog: Any) -> int:
-    """Load flags the section name implies: libbpf adds BPF_F_SLEEPABLE for ``syscall`` and
-    every ``<kind>.s`` section (``fentry.s/``, ``lsm.s/``, ``uprobe.s``, ...) only inside
-    its own program load, which bpf4py does itself."""
-    kind = _str(lib.bpf_program__section_name(prog)).split("/", 1)[0]
-    return _F_SLEEPABLE if kind == "syscall" or kind.endswith(".s") else 0
-
-
-def _vmlinux_attach_btf_id(name: str, prog: Any, attach_type: int) -> int:
+def _vmlinux_attach_btf_id(name: str, prog: Any) -> int:
     """The vmlinux BTF id of the target named by the section (``fentry/do_unlinkat``)."""
     if lib.bpf_program__type(prog) not in _BTF_ATTACHED:
         return 0
@@ -95,6 +88,7 @@ def _vmlinux_attach_btf_id(name: str, prog: Any, attach_type: int) -> int:
     if not target:
         raise ProgramError(f"loading program {name!r}: section {section!r} names no target "
                            "(e.g. SEC(\"fentry/do_unlinkat\"))")
+    attach_type = lib.bpf_program__expected_attach_type(prog)
     return check(lib.libbpf_find_vmlinux_btf_id(target.encode(), attach_type), ProgramError,
                  f"loading program {name!r}: finding {target!r} in the kernel's BTF",
                  "the function or hook is not in /sys/kernel/btf/vmlinux (a typo, or a "
@@ -279,6 +273,16 @@ class BpfObject:
         path = lib.bpf_map__pin_path(self._map(name))
         return _str(path) or None
 
+    def pin_paths(self) -> dict[str, str]:
+        """Every map that libbpf will pin (or reuse from a pin) at prepare, with its path."""
+        self._live()
+        found = {}
+        for name, m in self._maps.items():
+            path = lib.bpf_map__pin_path(m)
+            if path != ffi.NULL:
+                found[name] = _str(path)
+        return found
+
     def arena_memory(self, name: str) -> memoryview | None:
         """The pages of arena map ``name`` as libbpf mapped them when it created the maps
         (the kernel allows an arena one address, so this is its only mapping), or None for a
@@ -297,32 +301,36 @@ class BpfObject:
         return memoryview(ffi.buffer(pages, lib.bpf_map__max_entries(m) * mmap.PAGESIZE))
 
     def load_program(self, name: str, license: str, log_level: int) -> OwnedFd:
-        """Load one prepared program into the kernel and return its descriptor."""
+        """Load one prepared program into the kernel and return its descriptor.
+
+        On rejection raise ProgramError with the whole verifier log (a load without a log is
+        repeated with one, as libbpf does, so the error can show why).
+        """
         ptr = self._live()
         if not self._prepared:
             raise ProgramError(f"loading program {name!r}: object {self.name!r} is not prepared")
         p = self._progs[name]
-        attach_type = lib.bpf_program__expected_attach_type(p)
-        spec = bpf.ProgLoadSpec(
-            prog_type=lib.bpf_program__type(p),
-            name=name,
-            license=license,
-            expected_attach_type=attach_type,
-            prog_btf_fd=max(lib.bpf_object__btf_fd(ptr), 0),
-            prog_flags=lib.bpf_program__flags(p) | _section_flags(p),
-            kern_version=lib.bpf_object__kversion(ptr),
-            attach_btf_id=_vmlinux_attach_btf_id(name, p, attach_type),
-            log_level=log_level,
-        )
-        return bpf.prog_load(
-            spec,
-            lib.bpf_program__insns(p),
-            lib.bpf_program__insn_cnt(p),
-            lib.bpf_program__func_info(p),
-            lib.bpf_program__func_info_cnt(p),
-            lib.bpf_program__line_info(p),
-            lib.bpf_program__line_info_cnt(p),
-        )
+        lic = license.encode()
+        attach_btf_id = _vmlinux_attach_btf_id(name, p)
+        log_size = _LOG_SIZE if log_level else 0
+        log_buf = ffi.new("char[]", log_size) if log_size else ffi.NULL
+        fd = lib.bpf4py_prog_load(ptr, p, lic, attach_btf_id, log_level, log_buf, log_size)
+        if fd >= 0:
+            return OwnedFd(fd, f"program {name!r}")
+        if not log_level:
+            log_buf = ffi.new("char[]", _LOG_SIZE)
+            retry = lib.bpf4py_prog_load(ptr, p, lic, attach_btf_id, 1, log_buf, _LOG_SIZE)
+            if retry >= 0:  # pragma: no cover - the kernel changed its mind
+                return OwnedFd(retry, f"program {name!r}")
+        log = ffi.string(log_buf).decode("utf-8", "replace") or None
+        hint, mix = None, True
+        if -fd == E.EACCES and log:
+            # EACCES with a log is the verifier saying no, not a missing privilege.
+            hint, mix = "the verifier rejected the program; see the log below", False
+        elif -fd == E.EINVAL and not log:
+            hint = "the kernel may not support this program type or attach type"
+        raise error(ProgramError, f"loading program {name!r}", -fd, hint, mix=mix,
+                    verifier_log=log)
 
     def close(self) -> None:
         """Free libbpf's object: its own map and BTF descriptors close (dups handed out stay)."""

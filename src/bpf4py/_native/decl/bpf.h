@@ -1,28 +1,5 @@
 /* bpf.h: thin wrappers of the bpf(2) commands. */
 
-struct bpf_prog_load_opts {
-    size_t sz;
-    enum bpf_attach_type expected_attach_type;
-    __u32 prog_btf_fd;
-    __u32 prog_flags;
-    __u32 kern_version;
-    __u32 attach_btf_id;
-    const void *func_info;
-    __u32 func_info_cnt;
-    __u32 func_info_rec_size;
-    const void *line_info;
-    __u32 line_info_cnt;
-    __u32 line_info_rec_size;
-    __u32 log_level;
-    __u32 log_size;
-    char *log_buf;
-    __u32 log_true_size;
-    ...;
-};
-
-int bpf_prog_load(enum bpf_prog_type prog_type, const char *prog_name, const char *license,
-                  const struct bpf_insn *insns, size_t insn_cnt, struct bpf_prog_load_opts *opts);
-
 struct bpf_map_create_opts {
     size_t sz;
     __u32 btf_fd;
