@@ -19,11 +19,20 @@ _E = TypeVar("_E", bound="BpfError")
 
 # Kernel-internal errno values that reach user space from bpf(2) and are not in `errno`.
 _KERNEL_ERRNO_NAMES = {524: "ENOTSUPP", 512: "ERESTARTSYS", 515: "ENOIOCTLCMD"}
+# libbpf's own codes (enum libbpf_errno in libbpf.h), returned as -errno like the kernel's.
+_LIBBPF_ERRNO_NAMES = {
+    4000 + i: "LIBBPF_ERRNO__" + name
+    for i, name in enumerate(("LIBELF", "FORMAT", "KVERSION", "ENDIAN", "INTERNAL", "RELOC",
+                              "LOAD", "VERIFY", "PROG2BIG", "KVER", "PROGTYPE", "WRNGPID",
+                              "INVSEQ", "NLPARSE"))
+}
 
 
 def errno_name(code: int) -> str:
-    """``errno_name(1) == "EPERM"``; unknown codes come back as ``"errno N"``."""
-    return _errno.errorcode.get(code) or _KERNEL_ERRNO_NAMES.get(code) or f"errno {code}"
+    """``errno_name(1) == "EPERM"``, ``errno_name(4001) == "LIBBPF_ERRNO__FORMAT"``; unknown
+    codes come back as ``"errno N"``."""
+    return (_errno.errorcode.get(code) or _KERNEL_ERRNO_NAMES.get(code)
+            or _LIBBPF_ERRNO_NAMES.get(code) or f"errno {code}")
 
 
 class BpfError(Exception):
@@ -56,6 +65,10 @@ class BpfError(Exception):
 
 
 def _strerror(code: int) -> str:
+    if code in _LIBBPF_ERRNO_NAMES:
+        from bpf4py._native.check import libbpf_strerror  # errors.py stays importable alone
+
+        return libbpf_strerror(code)
     import os
 
     text = os.strerror(code)

@@ -54,3 +54,5 @@ def test_libbpf_warnings_are_quoted_in_the_exception(tmp_path: Path) -> None:
     with pytest.raises(ObjectError) as exc:
         Ebpf.load_file(bad)
     assert "libbpf: " in str(exc.value)
+    assert exc.value.errno_name == "LIBBPF_ERRNO__FORMAT"
+    assert "(BPF object format invalid)" in str(exc.value)

@@ -24,6 +24,15 @@ def test_errno_names() -> None:
     assert errno_name(99999) == "errno 99999"
 
 
+def test_libbpf_codes_are_named_with_libbpf_text() -> None:
+    assert errno_name(4000) == "LIBBPF_ERRNO__LIBELF"
+    assert errno_name(4013) == "LIBBPF_ERRNO__NLPARSE"
+    assert errno_name(4014) == "errno 4014"  # past the end of libbpf's enum
+    text = str(ProgramError("loading program 'p'", errno=4007))
+    assert text.startswith("loading program 'p': LIBBPF_ERRNO__VERIFY (")
+    assert "verifier" in text and "Unknown error" not in text
+
+
 def test_with_builtin_mixes_and_caches() -> None:
     cls = with_builtin(ProgramError, errno.EPERM)
     assert issubclass(cls, ProgramError) and issubclass(cls, PermissionError)

@@ -12,7 +12,6 @@ from ._lib import ffi, lib
 _E = TypeVar("_E", bound=BpfError)
 
 ENOTSUPP = 524  # kernel-internal "not supported", seen by user space from bpf(2)
-LIBBPF_ERRNO_BASE = 4000
 
 PRIVILEGE_HINT = (
     "bpf(2) needs root or CAP_BPF (plus CAP_NET_ADMIN for networking programs, CAP_PERFMON "
@@ -27,6 +26,7 @@ _HINTS = {
 
 
 def libbpf_strerror(code: int) -> str:
+    """libbpf's text for one of its own error codes (4000 and up) or an errno."""
     buf = ffi.new("char[]", 256)
     lib.libbpf_strerror(code, buf, 256)
     return str(ffi.string(buf).decode("utf-8", "replace"))
@@ -38,8 +38,7 @@ def error(
 ) -> _E:
     """An instance of ``cls`` for a failure with errno; with ``mix``, also an instance of the
     matching builtin (``PermissionError`` for EPERM, ...)."""
-    general = f"libbpf: {libbpf_strerror(code)}" if code >= LIBBPF_ERRNO_BASE else _HINTS.get(code)
-    hint = "; ".join(h for h in (general, hint) if h) or None
+    hint = "; ".join(h for h in (_HINTS.get(code), hint) if h) or None
     kind = with_builtin(cls, code) if mix else cls
     return kind(what, errno=code, hint=hint, **extra)
 
