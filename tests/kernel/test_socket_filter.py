@@ -19,6 +19,7 @@ from bpf4py import (
     TestRunOptions,
     TestRunResult,
 )
+from tests.conftest import open_fd_count
 from tests.packets import tcp_packet, udp_packet
 
 UDP, TCP = 17, 6
@@ -159,6 +160,12 @@ def test_bad_input(counter: Ebpf, tmp_path: Path) -> None:
         with pytest.raises(ProgramError) as exc:
             prog.attach(f)
         assert exc.value.errno_name == "ENOTSOCK"
+        before = open_fd_count()
+        for _ in range(20):  # a descriptor that is not a socket costs no descriptor
+            for call in (prog.attach, SocketFilter.detach):
+                with pytest.raises(ProgramError, match="not a socket"):
+                    call(f)
+        assert open_fd_count() == before
 
 
 def test_test_run_on_crafted_packets(counter: Ebpf) -> None:

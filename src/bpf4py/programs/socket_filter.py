@@ -17,10 +17,13 @@ SO_DETACH_BPF = 27  # the same option as SO_DETACH_FILTER
 def _setsockopt(sock: object, option: int, value: int, what: str) -> None:
     fd = raw_fd(sock, what)
     try:
-        # fromfd dups the descriptor: the option lands on the same socket, and closing the
-        # dup leaves the caller's socket open.
-        with _socket.fromfd(fd, _socket.AF_INET, _socket.SOCK_STREAM) as dup:
-            dup.setsockopt(_socket.SOL_SOCKET, option, value)
+        # A socket object over the caller's descriptor, no dup (socket.fromfd's dup leaks
+        # when the descriptor is not a socket); detach() hands the descriptor back unclosed.
+        borrowed = _socket.socket(fileno=fd)
+        try:
+            borrowed.setsockopt(_socket.SOL_SOCKET, option, value)
+        finally:
+            borrowed.detach()
     except OSError as exc:
         code = exc.errno or 0
         hint = None
