@@ -31,8 +31,12 @@ class Pinnable:
 
     def pin(self, path: str | os.PathLike[str]) -> None:
         """Pin in bpffs: the kernel object stays after this process lets go of it, until the
-        pin is removed.  The directories of ``path`` must exist on a mounted bpffs."""
+        pin is removed.  The directories of ``path`` must exist on a mounted bpffs.  One pin
+        per object: :meth:`unpin` it before pinning elsewhere."""
         path = os.fspath(path)
+        if self._pin_path is not None:
+            raise PinError(f"pinning {self.what} at {path}: it is already pinned at "
+                           f"{self._pin_path} (unpin() it first)")
         _bpf.obj_pin(self.fd, path, self.what)
         self._pin_path = path
 

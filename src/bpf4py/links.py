@@ -34,7 +34,7 @@ from ._native import bpf as _bpf
 from ._native.check import ENOTSUPP
 from ._native.fd import OwnedFd
 from ._pinning import remove_pin
-from .errors import LinkError, PinError, ProgramError
+from .errors import LinkError, ProgramError
 from .info import LinkInfo
 
 logger = logging.getLogger("bpf4py.links")
@@ -150,9 +150,12 @@ class FdLink(Link):
     def pin(self, path: str | os.PathLike[str]) -> PinnedLink:
         """Pin the link in bpffs; it then stays attached after this process exits.
 
-        The FdLink hands its descriptor to the returned PinnedLink.
+        The FdLink hands its descriptor to the returned PinnedLink, so it pins once.
         """
         path = os.fspath(path)
+        if not self.attached:
+            raise LinkError(f"pinning {self.what} at {path}: this FdLink no longer owns the "
+                            "link (it was pinned or detached)")
         _bpf.obj_pin(self._fd.fd, path, self.what)
         self._disown()
         return PinnedLink(self._fd, path, self.what)
@@ -172,10 +175,10 @@ class PinnedLink(Closing):
         path = os.fspath(path)
         fd = _bpf.obj_get(path, "link")
         try:
-            LinkInfo.from_fd(fd.fd, f"object pinned at {path}")
-        except Exception as exc:
+            LinkInfo.from_fd(fd.fd, f"object pinned at {path}")  # a map or program: LinkError
+        except BaseException:
             fd.close()
-            raise PinError(f"{path} is not a pinned BPF link") from exc
+            raise
         return cls(fd, path, f"link pinned at {path}")
 
     @property
@@ -186,9 +189,16 @@ class PinnedLink(Closing):
         return LinkInfo.from_fd(self._fd.fd, self.what)
 
     def unpin(self) -> FdLink:
-        """Remove the pin; the returned FdLink owns the link (closing it detaches)."""
-        remove_pin(self.path, self.what)
-        return FdLink(self._fd, self.what)
+        """Remove the pin; the returned FdLink owns the link (closing it detaches) and this
+        PinnedLink is closed.  A closed PinnedLink raises ClosedError and leaves the pin."""
+        owned = self._fd.dup()
+        try:
+            remove_pin(self.path, self.what)
+        except BaseException:
+            owned.close()
+            raise
+        self._fd.close()
+        return FdLink(owned, self.what)
 
     def close(self) -> None:
         """Close this descriptor; the link stays attached while pinned."""

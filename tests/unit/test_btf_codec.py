@@ -276,6 +276,24 @@ def test_struct_format_and_numpy_codecs() -> None:
     assert make_codec(np.uint16, 2, "key", "m").decode(b"\x01\x00") == 1
 
 
+def test_numpy_codec_encodes_exactly_one_value() -> None:
+    big = make_codec(np.dtype([("b", "u1", (64,))]), 64, "value", "map 'm'")
+    for many in ([], [1, 2], np.zeros(2, dtype=big.dtype)):  # never more or fewer bytes
+        with pytest.raises(InvalidValueSize, match="one .* is 64"):
+            big.encode(many)
+    key = make_codec(np.uint32, 4, "key", "map 'm'")
+    with pytest.raises(InvalidKeySize, match="is 8 bytes, one uint32 is 4"):
+        key.encode(np.array([1, 2], dtype=np.uint32))
+    for lossy in (1.7, "12", [1, 2]):  # numpy would truncate, parse or take an array
+        with pytest.raises(TypeError, match="is not an integer"):
+            key.encode(lossy)
+    assert key.encode(np.int64(7)) == key.encode(7) == (7).to_bytes(4, sys.byteorder)
+    real = make_codec(np.float64, 8, "value", "map 'm'")
+    assert real.decode(real.encode(2)) == 2.0
+    with pytest.raises(InvalidValueSize):
+        real.encode([1.0, 2.0])
+
+
 def test_btf_round_trips_through_raw_bytes_and_closes(btf: Btf) -> None:
     copy = Btf.from_bytes(btf.raw_data())
     c = copy.codec_for("struct point")

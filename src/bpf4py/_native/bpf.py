@@ -7,25 +7,26 @@ exception class the caller names, with ``what`` saying what was being done and o
 from __future__ import annotations
 
 import errno as E
+import os
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
 from bpf4py.errors import BpfError, LinkError, MapError, PinError, ProgramError
 
 from ._lib import ffi, lib
-from .check import ENOTSUPP, check, error
+from .check import ENOTSUPP, c_str, check, error
 from .fd import OwnedFd
 
 # --- objects in bpffs -------------------------------------------------------------------------
 
 
 def obj_pin(fd: int, path: str, what: str) -> None:
-    check(lib.bpf_obj_pin(fd, path.encode()), PinError, f"pinning {what} at {path}",
+    check(lib.bpf_obj_pin(fd, c_str(path, f"pinning {what}")), PinError, f"pinning {what} at {path}",
           _pin_hint(path))
 
 
 def obj_get(path: str, what: str) -> OwnedFd:
-    fd = lib.bpf_obj_get(path.encode())
+    fd = lib.bpf_obj_get(c_str(path, f"opening a pinned {what}"))
     check(fd, PinError, f"opening pinned {what} at {path}", _pin_hint(path))
     return OwnedFd(fd, f"{what} pinned at {path}")
 
@@ -129,7 +130,30 @@ def _test_run_failed(what: str, code: int) -> NoReturn:
     raise error(ProgramError, f"test_run of {what}", code, hint)
 
 
+# What /proc/self/fd/N reads for each kind of BPF object (the kernel's anon inode names: a
+# link made by BPF_LINK_CREATE is "bpf_link", one opened by id or from a pin "bpf-link").
+_ANON_INODES = {"anon_inode:bpf-prog": "program", "anon_inode:bpf-map": "map",
+                "anon_inode:bpf_link": "link", "anon_inode:bpf-link": "link"}
+
+
+def check_kind(fd: int, kind: str, cls: type[BpfError], what: str) -> None:
+    """Raise ``cls`` when ``fd`` is not a BPF ``kind`` ("program", "map" or "link").
+
+    ``BPF_OBJ_GET_INFO_BY_FD`` answers for any BPF object with the struct of its own kind,
+    so a map's info read as a program's would be garbage: the kind is checked first.
+    """
+    try:
+        target = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return  # a closed descriptor, or no /proc: the info call itself fails or decides
+    found = _ANON_INODES.get(target)
+    if found != kind:
+        actual = f"a BPF {found}" if found else "not a BPF object"
+        raise error(cls, f"{what} is {actual}, not a BPF {kind}", E.EINVAL, mix=False)
+
+
 def prog_info(fd: int, what: str) -> dict[str, Any]:
+    check_kind(fd, "program", ProgramError, what)
     info = ffi.new("struct bpf_prog_info *")
     size = ffi.new("__u32 *", ffi.sizeof("struct bpf_prog_info"))
     check(lib.bpf_prog_get_info_by_fd(fd, info, size), ProgramError, f"reading info of {what}")
@@ -162,6 +186,7 @@ def prog_info(fd: int, what: str) -> dict[str, Any]:
 
 
 def map_info(fd: int, what: str) -> dict[str, Any]:
+    check_kind(fd, "map", MapError, what)
     info = ffi.new("struct bpf_map_info *")
     size = ffi.new("__u32 *", ffi.sizeof("struct bpf_map_info"))
     check(lib.bpf_map_get_info_by_fd(fd, info, size), MapError, f"reading info of {what}")
@@ -180,6 +205,7 @@ def map_info(fd: int, what: str) -> dict[str, Any]:
 
 
 def link_info(fd: int, what: str) -> dict[str, Any]:
+    check_kind(fd, "link", LinkError, what)
     info = ffi.new("struct bpf_link_info *")
     size = ffi.new("__u32 *", ffi.sizeof("struct bpf_link_info"))
     check(lib.bpf_link_get_info_by_fd(fd, info, size), LinkError, f"reading info of {what}")
@@ -220,6 +246,8 @@ def enable_stats(what: str) -> OwnedFd:
 
 # --- maps -------------------------------------------------------------------------------------
 
+_OBJ_NAME_MAX = 15  # BPF_OBJ_NAME_LEN less the NUL
+
 
 def map_create(
     map_type: int,
@@ -231,13 +259,18 @@ def map_create(
     inner_map_fd: int = 0,
     map_extra: int = 0,
 ) -> OwnedFd:
+    raw_name = c_str(name, "creating a map")
+    if len(raw_name) > _OBJ_NAME_MAX:
+        raise ValueError(f"creating map {name!r}: a map name is at most {_OBJ_NAME_MAX} bytes "
+                         "(BPF_OBJ_NAME_LEN)")
     opts = ffi.new("struct bpf_map_create_opts *")
     opts.sz = ffi.sizeof("struct bpf_map_create_opts")
     opts.map_flags, opts.inner_map_fd, opts.map_extra = flags, inner_map_fd, map_extra
-    fd = lib.bpf_map_create(map_type, name[:15].encode() or ffi.NULL, key_size, value_size,
+    fd = lib.bpf_map_create(map_type, raw_name or ffi.NULL, key_size, value_size,
                             max_entries, opts)
     what = f"map {name or '(anonymous)'!r}"  # as the Map object names itself
-    check(fd, MapError, f"creating {what}")
+    check(fd, MapError, f"creating {what}",
+          "names take letters, digits, '_' and '.'" if fd == -E.EINVAL and name else None)
     return OwnedFd(fd, what)
 
 

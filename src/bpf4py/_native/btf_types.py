@@ -14,7 +14,7 @@ from typing import Any
 from bpf4py.errors import BtfError, ClosedError
 
 from ._lib import ffi, lib
-from .check import error
+from .check import c_str, error
 
 _SIZED = {lib.BTF_KIND_INT, lib.BTF_KIND_STRUCT, lib.BTF_KIND_UNION, lib.BTF_KIND_ENUM,
           lib.BTF_KIND_ENUM64, lib.BTF_KIND_FLOAT, lib.BTF_KIND_DATASEC}
@@ -48,7 +48,7 @@ class BtfHandle:
     @classmethod
     def from_file(cls, path: str) -> BtfHandle:
         """An ELF object's ``.BTF`` section, or a raw BTF file (``/sys/kernel/btf/*``)."""
-        return cls(_opened(lib.btf__parse(path.encode(), ffi.NULL), f"reading BTF from {path}"),
+        return cls(_opened(lib.btf__parse(c_str(path, "reading BTF"), ffi.NULL), f"reading BTF from {path}"),
                    f"BTF of {path}")
 
     @classmethod

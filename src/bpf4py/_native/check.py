@@ -32,6 +32,14 @@ def libbpf_strerror(code: int) -> str:
     return str(ffi.string(buf).decode("utf-8", "replace"))
 
 
+def c_str(text: str, what: str) -> bytes:
+    """``text`` encoded for a C string argument; ValueError when it holds a NUL byte, where C
+    would silently stop reading (``"/sys/fs/bpf/a\\0b"`` would pin at ``/sys/fs/bpf/a``)."""
+    if "\0" in text:
+        raise ValueError(f"{what}: {text!r} contains a NUL byte")
+    return text.encode()
+
+
 def error(
     cls: type[_E], what: str, code: int, hint: str | None = None, *, mix: bool = True,
     **extra: Any,
@@ -55,4 +63,4 @@ def fail_errno(cls: type[BpfError], what: str, hint: str | None = None) -> NoRet
     raise error(cls, what, ffi.errno or E.EINVAL, hint)
 
 
-__all__ = ["check", "error", "fail_errno", "errno_name", "libbpf_strerror", "ENOTSUPP"]
+__all__ = ["c_str", "check", "error", "fail_errno", "errno_name", "libbpf_strerror", "ENOTSUPP"]

@@ -22,7 +22,7 @@ from bpf4py.errors import MapError, ObjectError, ProgramError
 
 from . import btf_types, log
 from ._lib import ffi, lib
-from .check import check, error
+from .check import c_str, check, error
 from .fd import OwnedFd
 
 
@@ -111,13 +111,13 @@ class BpfObject:
         buf = ffi.from_buffer(self._data)
         opts = ffi.new("struct bpf_object_open_opts *")
         opts.sz = ffi.sizeof("struct bpf_object_open_opts")
-        keep = [ffi.new("char[]", name.encode())]
+        keep = [ffi.new("char[]", c_str(name, "opening an eBPF object"))]
         opts.object_name = keep[0]
         if pin_root_path:
-            keep.append(ffi.new("char[]", pin_root_path.encode()))
+            keep.append(ffi.new("char[]", c_str(pin_root_path, "the map pin directory")))
             opts.pin_root_path = keep[-1]
         if btf_custom_path:
-            keep.append(ffi.new("char[]", btf_custom_path.encode()))
+            keep.append(ffi.new("char[]", c_str(btf_custom_path, "the target BTF")))
             opts.btf_custom_path = keep[-1]
         with log.capture() as warnings:
             ptr = lib.bpf_object__open_mem(buf, len(self._data), opts)
@@ -235,7 +235,8 @@ class BpfObject:
 
     def set_pin_path(self, map_name: str, path: str) -> None:
         self._before_prepare(f"setting the pin path of map {map_name!r}")
-        check(lib.bpf_map__set_pin_path(self._map(map_name), path.encode()), MapError,
+        raw = c_str(path, f"pin path of map {map_name!r}")
+        check(lib.bpf_map__set_pin_path(self._map(map_name), raw), MapError,
               f"setting the pin path of map {map_name!r}")
 
     def write_initial(self, section: str, offset: int, data: bytes) -> None:

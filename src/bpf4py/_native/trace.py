@@ -8,13 +8,13 @@ import errno as E
 from bpf4py.errors import LinkError
 
 from ._lib import lib
-from .check import check, fail_errno
+from .check import c_str, check, fail_errno
 from .fd import OwnedFd
 
 
 def raw_tracepoint_open(name: str, prog_fd: int, what: str) -> OwnedFd:
     """Attach a raw tracepoint program to the tracepoint ``name``; the descriptor is the link."""
-    ret = lib.bpf_raw_tracepoint_open(name.encode(), prog_fd)
+    ret = lib.bpf_raw_tracepoint_open(c_str(name, f"attaching {what}"), prog_fd)
     hint = None
     if ret == -E.ENOENT:
         hint = (f"the kernel has no tracepoint named {name!r} (raw tracepoints take the name "

@@ -196,11 +196,23 @@ class NumpyCodec(Codec):
     def encode(self, obj: object) -> bytes:
         import numpy as np
 
-        if isinstance(obj, (np.ndarray, np.generic)) and obj.dtype == self.dtype:
-            return obj.tobytes()
         if isinstance(obj, (bytes, bytearray, memoryview, *_CTYPES)) or (
                 isinstance(obj, int) and not self.dtype.names and self.dtype.kind in "ui"):
             return super().encode(obj)
+        if isinstance(obj, (np.ndarray, np.generic)) and obj.dtype == self.dtype:
+            data = obj.tobytes()
+        else:
+            data = self._convert(np, obj)
+        if len(data) != self.size:  # an array of several values, not one
+            raise size_error(self.role, f"{self.map_what}: {self.role} {obj!r} is "
+                                        f"{len(data)} bytes, one {self.dtype} is {self.size}")
+        return data
+
+    def _convert(self, np: Any, obj: object) -> bytes:
+        if self.dtype.kind in "uib" and not isinstance(obj, (int, np.integer, np.bool_)):
+            # numpy would truncate 1.7 to 1 and parse "12"; an integer field takes integers.
+            raise TypeError(f"{self.map_what}: {self.role} {obj!r} is not an integer (dtype "
+                            f"{self.dtype})")
         try:
             if isinstance(obj, Mapping) and self.dtype.names:
                 record = np.zeros((), dtype=self.dtype)  # fields not given are zero
