@@ -85,6 +85,16 @@ def test_batch_of_variable_length_records(ebpf: Ebpf) -> None:
         ring.consume(max_records=0)
 
 
+def test_timeouts_that_would_never_end_or_mean_nothing_are_refused(ebpf: Ebpf) -> None:
+    ring = ebpf.map("EVENTS", RingBuf)
+    for bad in (float("nan"), -1, -0.5):  # NaN would wait forever on an empty ring
+        with pytest.raises(ValueError, match="timeout must be >= 0 or None"):
+            ring.poll(bad)
+    with pytest.raises(TypeError, match="timeout must be a number"):
+        ring.poll("1")  # type: ignore[call-overload]
+    assert ring.poll(0.01) == [] and ring.poll(0) == []
+
+
 def test_records_from_real_udp_packets(ebpf: Ebpf) -> None:
     ring = ebpf.map("EVENTS", RingBuf).typed(Record)
     prog = program(ebpf, "output_record")

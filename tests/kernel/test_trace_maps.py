@@ -430,8 +430,9 @@ def test_user_ring_buffer_bad_input_and_close(ebpf: Ebpf) -> None:
             pass
     with pytest.raises(TypeError), ring.reserve(8.0):  # type: ignore[arg-type]
         pass
-    with pytest.raises(ValueError, match="timeout"):
-        ring.submit(b"x", timeout=-1)
+    for bad in (-1, float("nan")):
+        with pytest.raises(ValueError, match="timeout must be >= 0"):
+            ring.submit(b"x", timeout=bad)
     with pytest.raises(ValueError):
         ring.submit(b"")
     with pytest.raises(MapError) as exc:

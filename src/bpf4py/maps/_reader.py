@@ -30,6 +30,18 @@ BATCH = 4096
 WAIT_SLICE = 0.1
 
 
+def check_timeout(timeout: float | None, what: str) -> None:
+    """Raise unless ``timeout`` is None (no limit) or a number of seconds >= 0: a negative
+    one is refused, not read as "no limit", and NaN would never end a wait."""
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"{what}: timeout must be a number of seconds or None, got "
+                        f"{type(timeout).__name__}")
+    if not timeout >= 0:  # also NaN
+        raise ValueError(f"{what}: timeout must be >= 0 or None, got {timeout}")
+
+
 class RecordReader(Map):
     """Reads the records eBPF programs send through a map, in order, without loss.
 
@@ -278,6 +290,7 @@ class RecordReader(Map):
         return done
 
     def _take_or_wait(self, timeout: float | None, limit: int) -> list[bytes]:
+        check_timeout(timeout, f"reading {self.what}")
         raw = self._take(limit)
         if not raw and timeout != 0:
             raw = self._wait_and_take(timeout, limit)

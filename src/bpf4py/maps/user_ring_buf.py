@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from .._native.user_ringbuf import UserRingBufferProducer
 from ..errors import MapError
 from ..types import MapType
+from ._reader import check_timeout
 from .base import Map
 
 #: A wait for room is cut into slices this long (seconds), so Ctrl-C is seen promptly.
@@ -76,9 +77,7 @@ class UserRingBuf(Map):
         if not 1 <= size <= _MAX_SAMPLE:
             raise ValueError(f"reserving in {self.what}: size must be 1 .. {_MAX_SAMPLE}, "
                              f"got {size}")
-        if timeout is not None and timeout < 0:
-            raise ValueError(f"reserving in {self.what}: timeout must be >= 0 or None, got "
-                             f"{timeout}")
+        check_timeout(timeout, f"reserving in {self.what}")
         producer = self._producer_()
         sample = self._reserve(producer, size, timeout)
         try:
