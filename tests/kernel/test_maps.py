@@ -185,7 +185,13 @@ def test_standalone_create_and_close(tmp_path: Path) -> None:
     with pytest.raises(MapError) as exc:
         arr[0] = 1
     assert exc.value.errno_name == "EPERM"
+    assert "frozen" in str(exc.value) and "CAP_BPF" not in str(exc.value)  # not privileges
+    with pytest.raises(MapError, match=r"\(0 of 2 entries stored\).*frozen"):
+        arr.update({0: 1, 1: 1})  # refused before the first entry
     arr.close()
+    with HashMap.create(4, 4, 2) as full:
+        with pytest.raises(MapError, match=r"\(2 of 3 entries stored\).*map is full"):
+            full.update({1: 1, 2: 2, 3: 3})
 
 
 def test_int_keys_and_values_take_the_scalar_path(maps: Ebpf,

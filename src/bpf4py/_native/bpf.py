@@ -21,8 +21,9 @@ from .fd import OwnedFd
 
 
 def obj_pin(fd: int, path: str, what: str) -> None:
-    check(lib.bpf_obj_pin(fd, c_str(path, f"pinning {what}")), PinError, f"pinning {what} at {path}",
-          _pin_hint(path))
+    ret = lib.bpf_obj_pin(fd, c_str(path, f"pinning {what}"))
+    check(ret, PinError, f"pinning {what} at {path}",
+          f"{path} already exists (unlink it, or pin elsewhere)" if ret == -E.EEXIST else _pin_hint(path))
 
 
 def obj_get(path: str, what: str) -> OwnedFd:
@@ -247,6 +248,8 @@ def enable_stats(what: str) -> OwnedFd:
 # --- maps -------------------------------------------------------------------------------------
 
 _OBJ_NAME_MAX = 15  # BPF_OBJ_NAME_LEN less the NUL
+_READ_ONLY_HINT = ("user space may not write this map: it is frozen (freeze()) or was created "
+                   "with BPF_F_RDONLY")
 
 
 def map_create(
@@ -307,6 +310,8 @@ def map_update(fd: int, key: bytes | None, value: bytes, flags: int, what: str) 
             hint = "the key exists and flags asked for BPF_NOEXIST"
         elif code == E.ENOENT:
             hint = "the key does not exist and flags asked for BPF_EXIST"
+        elif code == E.EPERM:
+            hint = _READ_ONLY_HINT
         raise error(MapError, f"updating {what}", code, hint)
 
 
@@ -317,7 +322,8 @@ def map_delete(fd: int, key: bytes, what: str) -> bool:
         return True
     if ret == -E.ENOENT:
         return False
-    raise error(MapError, f"deleting a key from {what}", -ret)
+    raise error(MapError, f"deleting a key from {what}", -ret,
+                _READ_ONLY_HINT if ret == -E.EPERM else None)
 
 
 def map_next_key(fd: int, key: bytes | None, key_size: int, what: str) -> bytes | None:
@@ -401,9 +407,13 @@ def map_update_batch(fd: int, keys: bytes, values: bytes, count: int, what: str)
     ret = lib.bpf_map_update_batch(fd, keys, values, n, ffi.NULL)
     if ret < 0:
         code = -ret
-        hint = "the map is full (max_entries reached)" if code == E.E2BIG else None
-        raise error(MapError, f"updating {what} in a batch ({n[0]} of {count} entries stored)",
-                    code, hint)
+        hint = {E.E2BIG: "the map is full (max_entries reached)",
+                E.EPERM: _READ_ONLY_HINT}.get(code)
+        # The kernel writes the count back once it has gone through entries; failing before
+        # the first one (a frozen or read-only map) it leaves the count as given.
+        stored = n[0] if n[0] < count else 0
+        raise error(MapError, f"updating {what} in a batch ({stored} of {count} entries "
+                    "stored)", code, hint)
 
 
 def map_lookup_keyless(fd: int, value: bytearray, flags: int, doing: str, what: str) -> bool:

@@ -17,8 +17,8 @@ PRIVILEGE_HINT = (
     "bpf(2) needs root or CAP_BPF (plus CAP_NET_ADMIN for networking programs, CAP_PERFMON "
     "for tracing); check kernel.unprivileged_bpf_disabled and kernel lockdown"
 )
+_CAP_SYS_ADMIN, _CAP_BPF = 21, 39
 _HINTS = {
-    E.EPERM: PRIVILEGE_HINT,
     E.EBADF: "the file descriptor is closed or is not a BPF object of the right kind",
     ENOTSUPP: "the running kernel does not support this operation",
     E.EOPNOTSUPP: "the running kernel does not support this operation",
@@ -40,13 +40,27 @@ def c_str(text: str, what: str) -> bytes:
     return text.encode()
 
 
+def privileged() -> bool:
+    """Whether this process holds CAP_BPF or CAP_SYS_ADMIN (its effective set, from
+    /proc/self/status); True when that cannot be read."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            caps = next(int(line.split()[1], 16) for line in f if line.startswith("CapEff:"))
+    except (OSError, StopIteration, ValueError):
+        return True
+    return bool(caps >> _CAP_BPF & 1 or caps >> _CAP_SYS_ADMIN & 1)
+
+
 def error(
     cls: type[_E], what: str, code: int, hint: str | None = None, *, mix: bool = True,
     **extra: Any,
 ) -> _E:
     """An instance of ``cls`` for a failure with errno; with ``mix``, also an instance of the
     matching builtin (``PermissionError`` for EPERM, ...)."""
-    hint = "; ".join(h for h in (_HINTS.get(code), hint) if h) or None
+    general = _HINTS.get(code)
+    if code == E.EPERM and not privileged():  # else EPERM means something else: see ``hint``
+        general = PRIVILEGE_HINT
+    hint = "; ".join(h for h in (general, hint) if h) or None
     kind = with_builtin(cls, code) if mix else cls
     return kind(what, errno=code, hint=hint, **extra)
 
