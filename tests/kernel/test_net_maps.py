@@ -502,3 +502,35 @@ def test_standalone_maps_of_maps() -> None:
     with socket.socket() as not_a_map, pytest.raises(MapError) as exc:
         ArrayOfMaps.create(4, 2, inner_map=not_a_map)
     assert exc.value.errno in (errno.EBADF, errno.EINVAL)
+
+
+def test_pop_items_of_maps_keeps_inner_maps_nothing_else_holds() -> None:
+    template = HashMap.create(4, 8, 8, name="template")
+    with template, HashOfMaps.create(4, 4, inner_map=template, name="outer") as outer:
+        for k in (1, 2):
+            with HashMap.create(4, 8, 8, name=f"inner{k}") as inner:
+                inner[k] = k * 10
+                outer[k] = inner
+        popped = dict(outer.pop_items())  # the outer map held the only references
+        assert sorted(popped) == [1, 2] and len(outer) == 0
+        for k, inner in popped.items():
+            with inner:
+                assert inner.name == f"inner{k}" and dict(inner.items()) == {k: k * 10}
+
+
+def test_inner_maps_come_back_typed_without_the_loader() -> None:
+    # A fresh interpreter that imported only of_maps: an inner QUEUE is still a Queue.
+    code = """if True:
+        from bpf4py._native import bpf
+        from bpf4py.maps.of_maps import HashOfMaps
+        from bpf4py.types import MapType
+        queue = bpf.map_create(MapType.QUEUE, "q", 0, 8, 4)
+        outer = HashOfMaps.create(4, 2, inner_map=queue.fd)
+        outer[1] = queue.fd
+        with outer[1] as inner:
+            inner.push(7)
+            print(type(inner).__name__, inner.pop())
+    """
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["Queue", "7"]

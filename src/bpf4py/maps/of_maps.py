@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._native import bpf as _bpf
 from .._native.fd import raw_fd
+from ..errors import KeyNotFound
 from ..info import MapInfo
 from ..types import MapType
+from . import load_all as load_map_families
 from .base import MAP_CLASSES, KeyValueMap, Map, _size_and_type
 from .object_array import ObjectArray
 
@@ -31,7 +34,24 @@ class _MapsOfMaps(KeyValueMap):
         except BaseException:
             fd.close()
             raise
+        load_map_families()  # every map class registered, not only those imported so far
         return MAP_CLASSES.get(info.map_type, Map)._from_fd(fd)
+
+    def pop_items(self) -> list[tuple[Any, Map]]:
+        """Remove every entry and return ``(key, inner map)`` pairs.  Each inner map is opened
+        before its entry is removed, so one that nothing else holds lives on in the Map
+        returned (a batched lookup-and-delete would free it first).  Not atomic: an entry
+        stored meanwhile may stay."""
+        popped = list(self.items())
+        try:
+            for key, _ in popped:
+                with contextlib.suppress(KeyNotFound):  # removed meanwhile: still popped here
+                    self.remove(key)
+        except BaseException:
+            for _, inner in popped:
+                inner.close()
+            raise
+        return popped
 
     def get(self, key: object, flags: int = 0) -> Map:
         """The inner map at ``key``, opened as the class of its type (a new descriptor: close
