@@ -194,6 +194,29 @@ def test_standalone_create_and_close(tmp_path: Path) -> None:
             full.update({1: 1, 2: 2, 3: 3})
 
 
+def test_create_names_the_bad_argument() -> None:
+    for key in (True, 1.5, None, "I", int):
+        with pytest.raises(TypeError, match="the key must be a size in bytes or a ctypes type"):
+            HashMap.create(key, 8, 4)  # type: ignore[arg-type]
+    for kwargs, field in (({"max_entries": -1}, "max_entries"), ({"flags": -1}, "flags"),
+                          ({"value": 1 << 32}, "value size")):
+        args = {"key": 4, "value": 8, "max_entries": 4, **kwargs}
+        with pytest.raises(ValueError, match=f"{field} must be 0 .. 2\\*\\*32-1"):
+            HashMap.create(**args)  # type: ignore[arg-type]
+    with pytest.raises(MapError, match="max_entries this map type does not take") as exc:
+        HashMap.create(4, 8, 0)
+    assert exc.value.errno_name == "EINVAL"
+
+
+def test_bools_are_the_ints_they_equal_on_every_path() -> None:
+    with HashMap.create(4, 4, 4) as h, Array.create(4, 4, 2) as a:
+        h.insert(True, 5, flags=1)  # flags: the generic path
+        h[False] = 6  # the scalar path
+        assert h[1] == 5 and h.get(False) == 6 and True in h
+        a[True] = 3
+        assert a[1] == 3 and a.get(True) == 3
+
+
 def test_int_keys_and_values_take_the_scalar_path(maps: Ebpf,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """u32 -> u64 maps pass keys and values to C as ints; every result matches the generic

@@ -31,8 +31,9 @@ def test_int_round_trip_and_negative() -> None:
     assert c.decode(c.encode(-1)) == 0xFFFFFFFF
     with pytest.raises(OverflowError, match="map 'm': key 4294967296 does not fit in 4 bytes"):
         c.encode(1 << 32)
+    assert c.encode(True) == c.encode(1)  # as in a dict, True is the key 1
     with pytest.raises(TypeError):
-        c.encode(True)
+        c.encode(1.0)
 
 
 def test_bytes_and_ctypes_inputs_are_size_checked() -> None:

@@ -248,6 +248,10 @@ def enable_stats(what: str) -> OwnedFd:
 # --- maps -------------------------------------------------------------------------------------
 
 _OBJ_NAME_MAX = 15  # BPF_OBJ_NAME_LEN less the NUL
+_CREATE_EINVAL_HINT = (
+    "the kernel refused the parameters: a key size, value size or max_entries this map type "
+    "does not take (0 where it needs one), flags it does not take, or a name with characters "
+    "other than letters, digits, '_' and '.'")
 _READ_ONLY_HINT = ("user space may not write this map: it is frozen (freeze()) or was created "
                    "with BPF_F_RDONLY")
 
@@ -263,6 +267,11 @@ def map_create(
     map_extra: int = 0,
 ) -> OwnedFd:
     raw_name = c_str(name, "creating a map")
+    for field, number in (("key size", key_size), ("value size", value_size),
+                          ("max_entries", max_entries), ("flags", flags)):
+        if not 0 <= number <= 0xFFFFFFFF:
+            raise ValueError(f"creating map {name!r}: {field} must be 0 .. 2**32-1, got "
+                             f"{number}")
     if len(raw_name) > _OBJ_NAME_MAX:
         raise ValueError(f"creating map {name!r}: a map name is at most {_OBJ_NAME_MAX} bytes "
                          "(BPF_OBJ_NAME_LEN)")
@@ -272,8 +281,7 @@ def map_create(
     fd = lib.bpf_map_create(map_type, raw_name or ffi.NULL, key_size, value_size,
                             max_entries, opts)
     what = f"map {name or '(anonymous)'!r}"  # as the Map object names itself
-    check(fd, MapError, f"creating {what}",
-          "names take letters, digits, '_' and '.'" if fd == -E.EINVAL and name else None)
+    check(fd, MapError, f"creating {what}", _CREATE_EINVAL_HINT if fd == -E.EINVAL else None)
     return OwnedFd(fd, what)
 
 

@@ -218,7 +218,7 @@ class Map(Closing, Pinnable):
         if not cls.MAP_TYPES:
             raise TypeError(f"{cls.__name__} cannot create maps")
         key_size, key_type = _size_and_type(key)
-        value_size, value_type = _size_and_type(value)
+        value_size, value_type = _size_and_type(value, "value")
         map_type = cls.MAP_TYPES[0]
         fd = _bpf.map_create(map_type, name, key_size, value_size, max_entries, flags)
         return cls(fd, name or "(anonymous)", map_type, key_size, value_size, max_entries, flags,
@@ -265,12 +265,19 @@ def _as_map_type(value: int) -> MapType | int:
         return value
 
 
-def _size_and_type(spec: int | type[Any]) -> tuple[int, object]:
-    if isinstance(spec, int):
-        return spec, None
+def _size_and_type(spec: int | type[Any], role: str = "key") -> tuple[int, object]:
+    """``(size, ctypes type or None)`` of a ``create()`` key or value given as either."""
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        return spec, None  # the range is checked with the other numbers in map_create
     import ctypes
 
-    return ctypes.sizeof(spec), spec
+    try:
+        if isinstance(spec, type):
+            return ctypes.sizeof(spec), spec
+    except TypeError:  # a class that is no ctypes type
+        pass
+    raise TypeError(f"creating a map: the {role} must be a size in bytes or a ctypes type, got "
+                    f"{spec!r}")
 
 
 class KeyValueMap(Map):
@@ -555,7 +562,7 @@ class ArrayMap(KeyValueMap):
     """Arrays: u32 indices ``0 .. max_entries-1``, every index always present."""
 
     def _encode_key(self, key: object) -> bytes:
-        if isinstance(key, int) and not isinstance(key, bool):
+        if isinstance(key, int):
             if not 0 <= key < self.max_entries:
                 raise IndexOutOfBounds(
                     f"{self.what}: index {key} is out of bounds (max_entries "

@@ -48,7 +48,7 @@ class BloomFilter(Map):
         if not 0 <= hash_functions <= 15:
             raise ValueError(f"creating bloom filter {name!r}: hash_functions must be 0 to 15, "
                              f"got {hash_functions}")
-        value_size, value_type = _size_and_type(value)
+        value_size, value_type = _size_and_type(value, "value")
         map_type = cls.MAP_TYPES[0]
         fd = _bpf.map_create(map_type, name, 0, value_size, max_entries, flags,
                              map_extra=hash_functions)

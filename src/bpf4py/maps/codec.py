@@ -49,7 +49,7 @@ class Codec:
                                      f"{self.role} size is {self.size} bytes")
 
     def encode(self, obj: object) -> bytes:
-        if isinstance(obj, int) and not isinstance(obj, bool):
+        if isinstance(obj, int):  # bools too, as in a dict (True is the key 1)
             return self._encode_int(obj)
         if isinstance(obj, (bytes, bytearray, memoryview, *_CTYPES)):
             data = bytes(obj)
