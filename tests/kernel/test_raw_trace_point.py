@@ -165,6 +165,9 @@ def test_test_run_errors(ebpf: Ebpf) -> None:
         prog.test_run([1 << 64])
     with pytest.raises(TypeError, match="ints"):
         prog.test_run(["1"])  # type: ignore[list-item]
+    for not_a_sequence in (b"abc", "abc", None, (n for n in range(3))):
+        with pytest.raises(TypeError, match="args must be a sequence of ints"):
+            prog.test_run(not_a_sequence)  # type: ignore[arg-type]
     with pytest.raises(ProgramError) as exc:
         prog.test_run([1])  # the program reads args[0..2]
     assert exc.value.errno_name == "EINVAL" and "more than the 1 arguments" in str(exc.value)

@@ -200,6 +200,13 @@ def test_test_run_on_crafted_packets(counter: Ebpf) -> None:
         prog.test_run(data_in="text")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="every other option an int"):
         prog.test_run(data_in=udp, repeat="3")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="contiguous buffer"):
+        prog.test_run(data_in=memoryview(udp * 2)[::2])
+    with pytest.raises(TypeError, match="positional argument is a TestRunOptions, got bytes"):
+        prog.test_run(udp)  # type: ignore[arg-type]
+    for option in ({"repeat": 1 << 31}, {"flags": -1}, {"batch_size": 1 << 32}):
+        with pytest.raises(OverflowError, match="'count_packets': an option out of range"):
+            prog.test_run(data_in=udp, **option)  # type: ignore[arg-type]
     with pytest.raises(ProgramError, match="shorter than its minimum") as exc:
         prog.test_run(data_in=b"")
     assert exc.value.errno_name == "EINVAL"

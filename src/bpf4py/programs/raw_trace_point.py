@@ -75,6 +75,9 @@ class RawTracePoint(Program):
             result = prog.test_run([1, 2, 3])
             assert result.return_value == 0
         """
+        if isinstance(args, (str, bytes, bytearray, memoryview)) or not hasattr(args, "__len__"):
+            raise TypeError(f"test_run of {self.what}: args must be a sequence of ints, got "
+                            f"{type(args).__name__}")
         if len(args) > MAX_ARGS:
             raise ProgramError(f"test_run of {self.what}: a raw tracepoint has at most "
                                f"{MAX_ARGS} arguments, got {len(args)}")

@@ -89,6 +89,10 @@ class TestRun(Program):
                 _bpf.check_test_run(self._what)
             return _new_tuple(TestRunResult, (packed & 0xFFFFFFFF, packed >> 32, None, None))
         if options is not None:
+            if not isinstance(options, TestRunOptions):
+                raise TypeError(f"test_run of {self.what}: the one positional argument is a "
+                                f"TestRunOptions, got {type(options).__name__} (a packet is "
+                                "data_in=...)")
             given = (data_in, data_out_size, ctx_in, ctx_out_size, repeat, flags, cpu,
                      batch_size)
             if given != tuple(TestRunOptions._field_defaults.values()):
@@ -108,6 +112,10 @@ class TestRun(Program):
                 self.fd, self.what, data_in, data_out_size, ctx_in, ctx_out_size, repeat, flags,
                 cpu, batch_size,
             ))
-        except TypeError as exc:
+        except (TypeError, BufferError) as exc:
             raise TypeError(f"test_run of {self.what}: data_in and ctx_in take bytes or another "
-                            f"buffer, every other option an int ({exc})") from None
+                            f"contiguous buffer, every other option an int ({exc})") from None
+        except OverflowError as exc:  # from cffi: repeat is an int, the sizes and flags __u32
+            raise OverflowError(f"test_run of {self.what}: an option out of range: repeat must "
+                                "be 0 .. 2**31-1; the sizes, flags, cpu and batch_size "
+                                f"0 .. 2**32-1 ({exc})") from None
