@@ -398,6 +398,8 @@ def test_missing_or_non_directory_cgroup_paths(ebpf: Ebpf, cgroup: Path) -> None
     prog = program(ebpf, "count_egress")
     with pytest.raises(FileNotFoundError, match="nope"):
         prog.attach(cgroup / "nope", EGRESS)
+    with pytest.raises(FileNotFoundError, match="/nonexistent-cgroup"):  # not "on ext4"
+        prog.attach("/nonexistent-cgroup", EGRESS)
     with pytest.raises(ProgramError, match="cgroup.procs") as info:
         prog.attach(cgroup / "cgroup.procs", EGRESS)
     assert info.value.errno_name == "ENOTDIR"

@@ -189,6 +189,9 @@ def test_standalone_create_and_close(tmp_path: Path) -> None:
     with pytest.raises(MapError, match=r"\(0 of 2 entries stored\).*frozen"):
         arr.update({0: 1, 1: 1})  # refused before the first entry
     arr.close()
+    for question in (len, lambda a: 0 in a, lambda a: list(a.keys()), lambda a: list(a.items())):
+        with pytest.raises(ClosedError):  # no syscall needed, still an error once closed
+            question(arr)
     with HashMap.create(4, 4, 2) as full:
         with pytest.raises(MapError, match=r"\(2 of 3 entries stored\).*map is full"):
             full.update({1: 1, 2: 2, 3: 3})

@@ -577,14 +577,21 @@ class ArrayMap(KeyValueMap):
     def remove(self, key: object) -> None:
         raise MapError(f"{self.what}: array elements cannot be deleted, only overwritten")
 
+    # Every index exists while the map does: these ask the kernel nothing, but a closed map
+    # still raises ClosedError (self.fd) as every other operation does.
+
     def keys(self) -> Iterator[int]:
+        self.fd  # noqa: B018
         return iter(range(self.max_entries))
 
     def _raw_keys(self) -> Iterator[bytes]:
+        self.fd  # noqa: B018
         return (self._key.encode(i) for i in range(self.max_entries))
 
     def __len__(self) -> int:
+        self.fd  # noqa: B018
         return self.max_entries
 
     def __contains__(self, key: object) -> bool:
+        self.fd  # noqa: B018
         return isinstance(key, int) and 0 <= key < self.max_entries

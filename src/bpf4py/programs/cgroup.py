@@ -74,18 +74,19 @@ def open_cgroup(cgroup: CgroupTarget, doing: str) -> tuple[OwnedFd, str]:
     """
     if isinstance(cgroup, (str, os.PathLike)):
         path = os.fspath(cgroup)
-        kind = fs_type(path)
-        if kind != "cgroup2":
-            raise ProgramError(f"{doing}: {path} is not a cgroup v2 directory (it is on "
-                               f"{kind or 'no known'} file system)",
-                               hint="pass a directory under the cgroup2 mount, e.g. "
-                                    "/sys/fs/cgroup or /sys/fs/cgroup/unified")
         where = f"cgroup {path}"
-        try:
+        try:  # first: a missing path is ENOENT, not "on the file system of its parent"
             fd = OwnedFd(os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC), where)
         except OSError as exc:
             raise with_builtin(ProgramError, exc.errno)(f"{doing}: opening {path}",
                                                         errno=exc.errno) from None
+        kind = fs_type(path)
+        if kind != "cgroup2":
+            fd.close()
+            raise ProgramError(f"{doing}: {path} is not a cgroup v2 directory (it is on "
+                               f"{kind or 'no known'} file system)",
+                               hint="pass a directory under the cgroup2 mount, e.g. "
+                                    "/sys/fs/cgroup or /sys/fs/cgroup/unified")
         return fd, where
     try:
         number = raw_fd(cgroup, doing)
