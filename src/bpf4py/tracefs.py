@@ -47,7 +47,8 @@ def tracepoint_id(category: str, name: str) -> int:
     Raises ProgramError naming the tracepoint when there is no such tracepoint.
     """
     for part, label in ((category, "category"), (name, "name")):
-        if not part or "/" in part or part in (".", ".."):
+        if not isinstance(part, str) or not part or "/" in part or "\0" in part \
+                or part in (".", ".."):
             raise ProgramError(f"invalid tracepoint {label} {part!r} (expected e.g. "
                                "category 'syscalls', name 'sys_enter_getppid')")
     root = ensure_tracefs()

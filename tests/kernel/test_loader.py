@@ -171,6 +171,10 @@ def test_lookup_errors_and_closed_object(bpf_object: Build) -> None:
         ebpf.map("nope")
     with pytest.raises(MapError, match="is a HashMap, not a Array"):
         ebpf.map("COUNTS", Array)
+    with pytest.raises(TypeError, match="kind must be a Map class"):
+        ebpf.map("COUNTS", "HashMap")  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="kind must be a Program class"):
+        ebpf.program("count_packets", "SocketFilter")  # type: ignore[call-overload]
     prog = ebpf.program("count_packets")
     ebpf.close()
     ebpf.close()  # twice is fine

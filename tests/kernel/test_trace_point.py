@@ -78,7 +78,8 @@ def test_attach_errors(prog: TracePoint) -> None:
     with pytest.raises(ProgramError, match="no tracepoint syscalls/no_such_event") as exc:
         prog.attach("syscalls", "no_such_event")
     assert "available_events" in str(exc.value)
-    for category, name in (("sys/calls", "x"), ("..", "x"), ("syscalls", ""), ("", "x")):
+    for category, name in (("sys/calls", "x"), ("..", "x"), ("syscalls", ""), ("", "x"),
+                           (1, 2), ("syscalls\0", "x")):
         with pytest.raises(ProgramError, match="invalid tracepoint"):
             prog.attach(category, name)
 
