@@ -11,6 +11,8 @@ import ctypes
 import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -443,3 +445,29 @@ def test_user_ring_buffer_bad_input_and_close(ebpf: Ebpf) -> None:
     ring.close()
     with pytest.raises(ClosedError):
         ring.submit(u64(1))
+
+
+def test_a_reservation_written_after_close_touches_mapped_memory(
+        bpf_object: Callable[[str], Path]) -> None:
+    # In a child: were the ring unmapped under the view, the write would be a SIGSEGV.
+    code = f"""if True:
+        from bpf4py import ClosedError, Ebpf
+        from bpf4py.maps.user_ring_buf import UserRingBuf
+        for closing in ("ring", "ebpf"):
+            ebpf = Ebpf.load_file({str(bpf_object("trace_maps"))!r})
+            ring = ebpf.map("REQUESTS", UserRingBuf)
+            try:
+                with ring.reserve(8) as buf:
+                    kept = buf[0:4]
+                    (ring if closing == "ring" else ebpf).close()
+                    buf[:] = b"12345678"
+            except ClosedError as exc:
+                print(closing, "closed" in str(exc))
+            kept[:] = b"abcd"  # a slice kept past the block
+            ebpf.close()
+        print("survived")
+    """
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=60)
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.split() == ["ring", "True", "ebpf", "True", "survived"]

@@ -19,4 +19,14 @@ if _built_for != __version__:  # pragma: no cover - only on a stale build
         "the compiled module is stale; rebuild it (pip install -e . or make build)"
     )
 
-__all__ = ["ffi", "lib"]
+
+
+def memory_of(ptr: object, size: int, owner: object) -> memoryview:
+    """A writable view of ``size`` bytes at ``ptr``, memory that ``owner`` (a cdata whose
+    destructor frees it) owns: the view and every slice of it keep ``owner`` alive, so the
+    memory stays mapped while any of them is held, however the owner's holder is closed."""
+    keep = ffi.gc(ffi.cast("char *", ptr), lambda _keep: owner)  # the closure holds owner
+    return memoryview(ffi.buffer(keep, size))
+
+
+__all__ = ["ffi", "lib", "memory_of"]

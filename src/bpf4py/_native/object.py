@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from bpf4py.errors import MapError, ObjectError, ProgramError
 
 from . import btf_types, log
-from ._lib import ffi, lib
+from ._lib import ffi, lib, memory_of
 from .check import c_str, check, error
 from .fd import OwnedFd
 
@@ -295,11 +295,8 @@ class BpfObject:
         ptr = lib.bpf_map__initial_value(m, ffi.new("size_t *"))
         if ptr == ffi.NULL:
             return None
-        obj = self._ptr
-        # The destructor's closure holds the object: libbpf unmaps the arena when it closes.
-        pages = ffi.gc(ffi.cast("char *", ptr), lambda _pages: obj)
-        self._lent_memory = True
-        return memoryview(ffi.buffer(pages, lib.bpf_map__max_entries(m) * mmap.PAGESIZE))
+        self._lent_memory = True  # libbpf unmaps the arena when its object is freed
+        return memory_of(ptr, lib.bpf_map__max_entries(m) * mmap.PAGESIZE, self._ptr)
 
     def load_program(self, name: str, license: str, log_level: int) -> OwnedFd:
         """Load one prepared program into the kernel and return its descriptor.

@@ -9,7 +9,7 @@ from typing import Any
 
 from bpf4py.errors import ClosedError, MapError
 
-from ._lib import ffi, lib
+from ._lib import ffi, lib, memory_of
 from .check import error, fail_errno
 
 _HINTS = {
@@ -20,13 +20,14 @@ _HINTS = {
 
 class Sample:
     """Room for one sample in the ring: ``view`` is writable until it is submitted or
-    discarded (then released)."""
+    discarded (then released).  The view keeps the ring mapped: writing through it (or a
+    slice kept past its block) after the producer closed cannot touch unmapped memory."""
 
     __slots__ = ("_ptr", "view")
 
-    def __init__(self, ptr: Any, size: int) -> None:
+    def __init__(self, ptr: Any, size: int, ring: Any) -> None:
         self._ptr = ptr
-        self.view = memoryview(ffi.buffer(ptr, size))
+        self.view = memory_of(ptr, size, ring)
 
     def _take(self, doing: str, what: str) -> Any:
         ptr, self._ptr = self._ptr, None
@@ -76,7 +77,7 @@ class UserRingBufferProducer:
             else:
                 sample = lib.user_ring_buffer__reserve_blocking(ptr, size, timeout_ms)
             if sample != ffi.NULL:
-                return Sample(sample, size)
+                return Sample(sample, size, ptr)
             code = ffi.errno or E.EINVAL
         raise error(MapError, f"reserving {size} bytes in {self.what}", code, _HINTS.get(code))
 
@@ -89,8 +90,7 @@ class UserRingBufferProducer:
         lib.user_ring_buffer__discard(self._live(), sample._take("discarding", self.what))
 
     def close(self) -> None:
-        """Unmap the ring; idempotent."""
+        """Stop producing; idempotent.  The ring is unmapped now, or when the last sample view
+        still held lets go of it (libbpf frees it with the last reference)."""
         with self._lock:
-            ptr, self._ptr = self._ptr, None
-        if ptr is not None:
-            ffi.release(ptr)
+            self._ptr = None
