@@ -85,6 +85,43 @@ def test_batch_of_variable_length_records(ebpf: Ebpf) -> None:
         ring.consume(max_records=0)
 
 
+def test_a_drain_interrupted_after_the_kernel_handed_records_over_loses_none(
+        ebpf: Ebpf, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C during a long drain raises as the C call returns, with the records taken from
+    the kernel but not yet in Python: the next read must still get every one, in order."""
+    import bpf4py._native.batch as batch
+
+    ring = ebpf.map("EVENTS", RingBuf).typed(Record)
+    prog = program(ebpf, "output_record")
+    real_loads = batch.marshal.loads
+    interrupts = 0
+
+    def interrupted(data: object) -> object:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts in (1, 3):  # the 1st drain of consume(), the 3rd of iteration
+            raise KeyboardInterrupt
+        return real_loads(data)
+
+    monkeypatch.setattr(batch.marshal, "loads", interrupted)
+    run(prog, 300)
+    with pytest.raises(KeyboardInterrupt):
+        ring.consume()
+    first = ring.consume(max_records=100)  # the kept batch, cut to max_records
+    run(prog, 50)
+    yielded = []
+    with pytest.raises(KeyboardInterrupt):
+        for record in ring:  # the 200 left wait in Python; the drain after them is cut
+            yielded.append(record)
+    rest = list(ring)
+    assert len(yielded) == 200
+    assert [r.seq for r in first + yielded + rest] == list(range(350))
+    with pytest.raises(TypeError, match="callback must be callable"):
+        run(prog, 1)
+        ring.poll(0, callback=5)  # type: ignore[call-overload]
+    assert [r.seq for r in ring.consume()] == [350]  # checked before any record was taken
+
+
 def test_timeouts_that_would_never_end_or_mean_nothing_are_refused(ebpf: Ebpf) -> None:
     ring = ebpf.map("EVENTS", RingBuf)
     for bad in (float("nan"), -1, -0.5):  # NaN would wait forever on an empty ring

@@ -50,16 +50,23 @@ class BatchReader:
     def drain(self, max_records: int) -> list[bytes]:
         """Consume up to ``max_records`` records (1 .. MAX_BATCH) that are ready, oldest first.
 
-        Records are consumed in the kernel as they are collected; if the process runs out of
-        memory mid-batch, that batch is lost and MapError (ENOMEM) is raised.
+        Records are consumed in the kernel as they are collected, and stay in the batch until
+        they are handed over: a KeyboardInterrupt raised as the C call returns (Ctrl-C during
+        a long drain) leaves them there, and the next drain returns them -- all of them, even
+        beyond ``max_records`` -- before reading the kernel again.  If the process runs out
+        of memory mid-batch, that batch is lost and MapError (ENOMEM) is raised.
         """
         with self._lock:
             ptr = self._live()
-            count = check(self._drain(ptr, max_records), MapError,
-                          f"reading records from {self.what}")
-            if not count:
-                return []
-            records: list[bytes] = marshal.loads(ffi.buffer(ptr.batch.buf, ptr.batch.len))
+            batch = ptr.batch
+            if not batch.count:  # else records an interrupted drain took and did not hand over
+                ret = self._drain(ptr, max_records)
+                if ret <= 0:
+                    batch.count = 0  # a batch cut short (ENOMEM) is not a readable list
+                    check(ret, MapError, f"reading records from {self.what}")
+                    return []
+            records: list[bytes] = marshal.loads(ffi.buffer(batch.buf, batch.len))
+            batch.count = 0  # handed over
             return records
 
     def _live(self) -> Any:

@@ -275,6 +275,9 @@ class RecordReader(Map):
     def _read(self, timeout: float | None, callback: Callable[[Any], object] | None,
               max_records: int | None) -> list[Any] | int:
         limit = self._limit(max_records)
+        if callback is not None and not callable(callback):  # before any record is taken
+            raise TypeError(f"reading {self.what}: callback must be callable, got "
+                            f"{type(callback).__name__}")
         want = limit if callback is None else min(limit, BATCH)
         raw = self._take_or_wait(timeout, want)
         if callback is None:
@@ -300,14 +303,18 @@ class RecordReader(Map):
         """Pending records first, then fresh ones, ``limit`` at most; no waiting."""
         pending = self._pending
         if not pending:
-            return self._drain(limit)
-        taken = [pending.popleft() for _ in range(min(limit, len(pending)))]
-        if len(taken) < limit:
-            try:
-                taken += self._drain(limit - len(taken))
-            except BaseException:
-                pending.extendleft(reversed(taken))
-                raise
+            taken = self._drain(limit)
+        else:
+            taken = [pending.popleft() for _ in range(min(limit, len(pending)))]
+            if len(taken) < limit:
+                try:
+                    taken += self._drain(limit - len(taken))
+                except BaseException:
+                    pending.extendleft(reversed(taken))
+                    raise
+        if len(taken) > limit:  # an interrupted drain's batch came back whole: the rest waits
+            pending.extend(taken[limit:])  # (pending is empty whenever the kernel is read)
+            del taken[limit:]
         return taken
 
     def _wait_and_take(self, timeout: float | None, limit: int) -> list[bytes]:
@@ -363,9 +370,11 @@ class RecordReader(Map):
             return raw
         try:
             return [decode(r) for r in raw]
-        except ValueError:
+        except BaseException as exc:  # a record too short, or Ctrl-C: none is lost
             self._pending.extendleft(reversed(raw))
-            raise self._short_record_error(raw) from None
+            if isinstance(exc, ValueError):
+                raise self._short_record_error(raw) from None
+            raise
 
     def _decode_one(self, data: bytes) -> Any:
         if self._decode is None:

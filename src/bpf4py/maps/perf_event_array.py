@@ -20,6 +20,8 @@ PAGE_COUNT = 64
 WAKEUP_EVENTS = 64
 
 
+_MAX_RING = 1 << 32  # bytes of one CPU's perf ring
+
 class PerfEventArray(RecordReader):
     """A perf event array that eBPF programs write records to with
     ``bpf_perf_event_output(ctx, &map, BPF_F_CURRENT_CPU, &record, size)``; each CPU writes
@@ -89,9 +91,11 @@ class PerfEventArray(RecordReader):
         """
         if self._reader is not None:
             raise MapError(f"the perf buffers of {self.what} are already open")
-        if not isinstance(page_count, int) or page_count < 1 or page_count & (page_count - 1):
-            raise ValueError(f"opening {self.what}: page_count must be a power of two, got "
-                             f"{page_count!r}")
+        most = _MAX_RING // mmap.PAGESIZE  # more would wrap the mapping's size around
+        if not isinstance(page_count, int) or not 1 <= page_count <= most \
+                or page_count & (page_count - 1):
+            raise ValueError(f"opening {self.what}: page_count must be a power of two up to "
+                             f"{most} (4 GiB a CPU), got {page_count!r}")
         ring = page_count * mmap.PAGESIZE
         if wakeup_events is not None and wakeup_bytes is not None:
             raise ValueError(f"opening {self.what}: give wakeup_events or wakeup_bytes, not both")
