@@ -14,6 +14,8 @@ kernel until each one's ``load()`` (or :meth:`Ebpf.load_all`)::
 from __future__ import annotations
 
 import ctypes
+import errno
+import operator
 import os
 import threading
 from collections.abc import Mapping
@@ -177,7 +179,7 @@ class Ebpf(Closing):
             return
         try:
             for prog in self._programs.values():
-                prog.unload()
+                prog._orphan()
         finally:
             for m in self._maps.values():
                 m.close()
@@ -215,6 +217,8 @@ class EbpfLoader:
         ``value`` is an int, bytes of the variable's size, or a ctypes object.  ``const
         volatile`` globals in .rodata are seen as constants by the verifier.
         """
+        if not isinstance(name, str):
+            raise TypeError(f"override_global: the name must be a str, got {name!r}")
         self._globals[name] = value
         return self
 
@@ -231,8 +235,11 @@ class EbpfLoader:
 
     def map_max_entries(self, name: str, max_entries: int) -> EbpfLoader:
         """Override ``max_entries`` of map ``name``."""
-        if max_entries <= 0:
-            raise ValueError(f"max_entries of map {name!r} must be positive, got {max_entries}")
+        if isinstance(max_entries, bool) or not isinstance(max_entries, int):
+            raise TypeError(f"max_entries of map {name!r} must be an int, got {max_entries!r}")
+        if not 1 <= max_entries <= 0xFFFFFFFF:
+            raise ValueError(f"max_entries of map {name!r} must be 1 .. 2**32-1, got "
+                             f"{max_entries}")
         self._max_entries[name] = max_entries
         return self
 
@@ -243,6 +250,9 @@ class EbpfLoader:
 
     def verifier_log_level(self, level: VerifierLogLevel | int) -> EbpfLoader:
         """Verifier log level used when loading programs (the log is kept on errors)."""
+        if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= 7:
+            raise ValueError(f"verifier_log_level must be 0 .. 7 (DEBUG | VERBOSE | STATS), got "
+                             f"{level!r}")
         self._log_level = VerifierLogLevel(level)
         return self
 
@@ -259,6 +269,14 @@ class EbpfLoader:
 
     def load(self, data: bytes, name: str = "bpf_object") -> Ebpf:
         """Open and prepare an object from its ELF bytes."""
+        if not isinstance(data, bytes):
+            if not isinstance(data, (bytearray, memoryview)):
+                raise TypeError(f"loading eBPF object {name!r}: the ELF object must be bytes, "
+                                f"got {type(data).__name__}")
+            data = bytes(data)
+        if self._btf is not None and not os.path.isfile(self._btf):
+            raise ObjectError(f"loading eBPF object {name!r}: the target BTF {self._btf} is "
+                              "not a file", errno=errno.ENOENT)
         elf.check_elf(data, name)
         obj = BpfObject(data, name, pin_root_path=self._pin_dir, btf_custom_path=self._btf)
         try:
@@ -275,6 +293,9 @@ class EbpfLoader:
                     raise MapError(f"object {obj.name!r} has no map {name!r} "
                                    f"(maps: {', '.join(sorted(map_names)) or 'none'})")
         for name, n in self._max_entries.items():
+            if obj.map_spec(name).internal:
+                raise MapError(f"map_max_entries: {name!r} of {obj.name!r} is a data section, "
+                               "sized by its variables")
             obj.set_max_entries(name, n)
         for name, path in self._pin_paths.items():
             obj.set_pin_path(name, path)
@@ -291,7 +312,8 @@ class EbpfLoader:
     def _apply_globals(self, obj: BpfObject) -> None:
         if not self._globals:
             return
-        found = obj.global_vars()
+        found = {name: var for name, var in obj.global_vars().items()
+                 if var.section.startswith(_DATA_SECTIONS)}  # not LICENSE, not maps
         for name, value in self._globals.items():
             var = found.get(name)
             if var is None:
@@ -316,8 +338,12 @@ def _is_class_of(kind: object, base: type) -> bool:
     return isinstance(kind, type) and issubclass(kind, base)
 
 
+_DATA_SECTIONS = (".data", ".rodata", ".bss")
+
+
 def _encode_global(var: GlobalVar, value: object) -> bytes:
-    if isinstance(value, int) and not isinstance(value, bool):
+    if hasattr(value, "__index__") and not isinstance(value, bool):  # ints, numpy ints
+        value = operator.index(value)
         try:
             return value.to_bytes(var.size, "little", signed=value < 0)
         except OverflowError:

@@ -104,6 +104,39 @@ def test_override_global_errors(bpf_object: Build) -> None:
     with pytest.raises(ObjectError, match="does not fit"):
         EbpfLoader().override_global("verdict_len", 1 << 40).load_file(
             bpf_object("loader_cases"))
+    with pytest.raises(ObjectError, match="no global variable 'LICENSE' .globals: "
+                                          "multiplier, runs, verdict_len;"):  # not a global
+        EbpfLoader().override_global("LICENSE", b"MIT\0").load_file(bpf_object("loader_cases"))
+    with pytest.raises(TypeError, match="the name must be a str"):
+        EbpfLoader().override_global(7, 1)  # type: ignore[arg-type]
+    np = pytest.importorskip("numpy")
+    with EbpfLoader().override_global("verdict_len", np.uint32(9)).load_file(
+            bpf_object("loader_cases")) as ebpf:
+        assert ebpf.map(".rodata")[0] == 9
+
+
+def test_loader_settings_are_checked(bpf_object: Build, tmp_path: Path) -> None:
+    for level in (-1, 8, 16, True, "1"):
+        with pytest.raises(ValueError, match="verifier_log_level must be 0 .. 7"):
+            EbpfLoader().verifier_log_level(level)  # type: ignore[arg-type]
+    for bad, error in ((0, ValueError), (1 << 32, ValueError), (2.5, TypeError),
+                       (True, TypeError)):
+        with pytest.raises(error, match="max_entries of map 'HASH' must be"):
+            EbpfLoader().map_max_entries("HASH", bad)  # type: ignore[arg-type]
+    with pytest.raises(MapError, match="'.bss' of 'loader_cases' is a data section"):
+        EbpfLoader().map_max_entries(".bss", 4).load_file(bpf_object("loader_cases"))
+    missing = tmp_path / "vmlinux.btf"
+    with pytest.raises(ObjectError, match=f"the target BTF {missing} is not a file") as exc:
+        EbpfLoader().btf(missing).load_file(bpf_object("loader_cases"))
+    assert exc.value.errno_name == "ENOENT"
+    data = bpf_object("loader_cases").read_bytes()
+    with Ebpf.load(bytearray(data), "from_bytearray"), Ebpf.load(memoryview(data)):
+        pass
+    for not_bytes in (None, "text", 7):
+        with pytest.raises(TypeError, match="the ELF object must be bytes"):
+            Ebpf.load(not_bytes)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="contains a NUL byte"):
+        Ebpf.load(data, "bad\0name")
 
 
 def test_map_max_entries_override(bpf_object: Build) -> None:
@@ -113,7 +146,7 @@ def test_map_max_entries_override(bpf_object: Build) -> None:
         assert m.max_entries == 1000 and m.info().max_entries == 1000
     with pytest.raises(MapError, match="no map 'NOPE'"):
         EbpfLoader().map_max_entries("NOPE", 4).load_file(bpf_object("maps"))
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="must be 1 .. 2"):
         EbpfLoader().map_max_entries("HASH", 0)
 
 
@@ -175,13 +208,16 @@ def test_lookup_errors_and_closed_object(bpf_object: Build) -> None:
         ebpf.map("COUNTS", "HashMap")  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="kind must be a Program class"):
         ebpf.program("count_packets", "SocketFilter")  # type: ignore[call-overload]
-    prog = ebpf.program("count_packets")
+    prog = ebpf.program("count_packets", SocketFilter)
+    prog.load()
     ebpf.close()
     ebpf.close()  # twice is fine
     with pytest.raises(ClosedError):
         ebpf.map("COUNTS")
-    with pytest.raises(ClosedError):
-        prog.load()
+    for use in (prog.load, lambda: prog.fd, lambda: prog.test_run(data_in=udp_packet(b"x")),
+                lambda: prog.test_run(data_in=udp_packet(b"x"), data_out_size=0)):
+        with pytest.raises(ClosedError, match="unloaded when its Ebpf object closed"):
+            use()  # not NotLoadedError's "call load() first"
 
 
 def test_take_map_outlives_the_object(bpf_object: Build) -> None:

@@ -11,7 +11,7 @@ from .._native import bpf as _bpf
 from .._native.fd import OwnedFd
 from .._native.object import ProgramSpec
 from .._pinning import Pinnable
-from ..errors import NotLoadedError, ProgramError
+from ..errors import ClosedError, NotLoadedError, ProgramError
 from ..info import ProgramInfo
 from ..links import Link, LinkId, LinkSet
 from ..types import ProgramType
@@ -77,6 +77,8 @@ class Program(Closing, Pinnable):
         """
         if self._fd is not None:
             raise ProgramError(f"{self.what} is already loaded")
+        if self._orphaned:
+            raise self._closed_error()
         if self._loader is None:
             raise ProgramError(f"{self.what} has no object to load from (opened from a pin "
                                "or an id; it was loaded already and then unloaded)")
@@ -99,11 +101,24 @@ class Program(Closing, Pinnable):
         """Same as :meth:`unload`; safe to call twice."""
         self.unload()
 
+    _orphaned = False
+
+    def _orphan(self) -> None:
+        """Unload for good: the Ebpf that made this program closed (``load()`` and every use
+        then raise ClosedError, not NotLoadedError)."""
+        self._orphaned = True
+        self.unload()
+
+    def _closed_error(self) -> ClosedError:
+        return ClosedError(f"{self.what} was unloaded when its Ebpf object closed")
+
 
     # --- descriptor -------------------------------------------------------------------------
 
     def _owned(self) -> OwnedFd:
         if self._fd is None:
+            if self._orphaned:
+                raise self._closed_error()
             raise NotLoadedError(f"{self.what} is not loaded; call load() first")
         return self._fd
 
