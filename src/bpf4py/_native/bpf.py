@@ -22,8 +22,9 @@ from .fd import OwnedFd
 
 def obj_pin(fd: int, path: str, what: str) -> None:
     ret = lib.bpf_obj_pin(fd, c_str(path, f"pinning {what}"))
+    exists = f"{path} already exists (unlink it, or pin elsewhere)"
     check(ret, PinError, f"pinning {what} at {path}",
-          f"{path} already exists (unlink it, or pin elsewhere)" if ret == -E.EEXIST else _pin_hint(path))
+          exists if ret == -E.EEXIST else _pin_hint(path))
 
 
 def obj_get(path: str, what: str) -> OwnedFd:

@@ -48,7 +48,8 @@ class BtfHandle:
     @classmethod
     def from_file(cls, path: str) -> BtfHandle:
         """An ELF object's ``.BTF`` section, or a raw BTF file (``/sys/kernel/btf/*``)."""
-        return cls(_opened(lib.btf__parse(c_str(path, "reading BTF"), ffi.NULL), f"reading BTF from {path}"),
+        parsed = lib.btf__parse(c_str(path, "reading BTF"), ffi.NULL)
+        return cls(_opened(parsed, f"reading BTF from {path}"),
                    f"BTF of {path}")
 
     @classmethod
