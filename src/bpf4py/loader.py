@@ -114,12 +114,13 @@ class Ebpf(Closing):
         except KeyError:
             known = ", ".join(sorted(self._programs)) or "none"
             raise ProgramError(f"no program {name!r} in this object (programs: {known})") from None
-        if kind is not None and not _is_class_of(kind, Program):
-            raise TypeError(f"program {name!r}: kind must be a Program class such as "
-                            f"SocketFilter, got {kind!r}")
-        if kind is not None and not isinstance(prog, kind):
-            raise ProgramError(f"program {name!r} is a {type(prog).__name__} "
-                               f"(section {prog.section!r}), not a {kind.__name__}")
+        if kind is not None:
+            if not _is_class_of(kind, Program):
+                raise TypeError(f"program {name!r}: kind must be a Program class such as "
+                                f"SocketFilter, got {kind!r}")
+            if not isinstance(prog, kind):
+                raise ProgramError(f"program {name!r} is a {type(prog).__name__} "
+                                   f"(section {prog.section!r}), not a {kind.__name__}")
         return prog
 
     @overload
@@ -141,11 +142,12 @@ class Ebpf(Closing):
                 if m is None:
                     m = _make_map(obj.map_spec(name), obj, self._btf_source(obj))
                     self._maps[name] = m
-        if kind is not None and not _is_class_of(kind, Map):
-            raise TypeError(f"map {name!r}: kind must be a Map class such as HashMap, got "
-                            f"{kind!r}")
-        if kind is not None and not isinstance(m, kind):
-            raise MapError(f"map {name!r} is a {type(m).__name__}, not a {kind.__name__}")
+        if kind is not None:
+            if not _is_class_of(kind, Map):
+                raise TypeError(f"map {name!r}: kind must be a Map class such as HashMap, got "
+                                f"{kind!r}")
+            if not isinstance(m, kind):
+                raise MapError(f"map {name!r} is a {type(m).__name__}, not a {kind.__name__}")
         return m
 
     def take_map(self, name: str) -> Map:

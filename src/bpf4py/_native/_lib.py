@@ -1,4 +1,5 @@
-"""Imports the compiled module and checks it was built for this version of bpf4py."""
+"""Imports the compiled module and checks it was built for this version of bpf4py; lends
+native memory to Python with its owner kept alive (:func:`memory_of`)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ if _built_for != __version__:  # pragma: no cover - only on a stale build
         f"bpf4py._libbpf was built for bpf4py {_built_for}, but this is bpf4py {__version__}: "
         "the compiled module is stale; rebuild it (pip install -e . or make build)"
     )
-
 
 
 def memory_of(ptr: object, size: int, owner: object) -> memoryview:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -179,6 +180,12 @@ class Map(Closing, Pinnable):
         except Exception:
             fd.close()
             raise
+        return cls._from_info(fd, info, name, **types)
+
+    @classmethod
+    def _from_info(cls: type[M], fd: OwnedFd, info: MapInfo, name: str | None = None,
+                   **types: object) -> M:
+        """A Map of this class over ``fd`` (owned from now on), described by ``info``."""
         name = name or info.name
         fd.what = f"map {name!r}"
         m = cls(fd, name, info.map_type, info.key_size, info.value_size, info.max_entries,
@@ -271,11 +278,9 @@ def _size_and_type(spec: int | type[Any], role: str = "key") -> tuple[int, objec
         return spec, None  # the range is checked with the other numbers in map_create
     import ctypes
 
-    try:
-        if isinstance(spec, type):
+    if isinstance(spec, type):
+        with contextlib.suppress(TypeError):  # a class that is no ctypes type
             return ctypes.sizeof(spec), spec
-    except TypeError:  # a class that is no ctypes type
-        pass
     raise TypeError(f"creating a map: the {role} must be a size in bytes or a ctypes type, got "
                     f"{spec!r}")
 

@@ -35,7 +35,7 @@ class _MapsOfMaps(KeyValueMap):
             fd.close()
             raise
         load_map_families()  # every map class registered, not only those imported so far
-        return MAP_CLASSES.get(info.map_type, Map)._from_fd(fd)
+        return MAP_CLASSES.get(info.map_type, Map)._from_info(fd, info)
 
     def pop_items(self) -> list[tuple[Any, Map]]:
         """Remove every entry and return ``(key, inner map)`` pairs.  Each inner map is opened
