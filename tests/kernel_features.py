@@ -21,7 +21,6 @@ import errno
 import functools
 import inspect
 import os
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ import pytest
 
 from bpf4py import Ebpf
 from bpf4py._native import bpf as native
+from bpf4py.features import parse_version
 from bpf4py.clang import compile_program
 from bpf4py.errors import LinkError, ProgramError
 from bpf4py.maps.sock import SockMap
@@ -55,14 +55,6 @@ class Feature:
     name: str
     min_version: str
     probe: Callable[[], bool]
-
-
-def parse_version(text: str) -> tuple[int, ...]:
-    """``"6.1.0-41-amd64"`` -> ``(6, 1, 0)``; ``"6.10"`` -> ``(6, 10)``."""
-    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
-    if match is None:
-        raise ValueError(f"not a kernel version: {text!r}")
-    return tuple(int(part) for part in match.groups() if part is not None)
 
 
 @functools.cache

@@ -23,7 +23,7 @@ from enum import IntFlag
 from types import MappingProxyType
 from typing import Any, TypeVar, cast, overload
 
-from . import fs
+from . import features, fs
 from . import maps as map_families
 from . import programs as program_families
 from ._closing import Closing
@@ -303,9 +303,17 @@ class EbpfLoader:
             obj.set_pin_path(name, path)
         self._apply_globals(obj)
         self._prepare_pin_dirs(obj)
-        obj.prepare()
         program_families.load_all()  # every family registered: each gets its typed class
         map_families.load_all()
+        try:
+            obj.prepare()
+        except ObjectError as exc:
+            for name in obj.map_names():
+                map_type = obj.map_spec(name).map_type
+                features.raise_if_unsupported(
+                    "map", map_type, f"loading eBPF object {obj.name!r}: map {name!r}", exc,
+                    MAP_CLASSES.get(map_type, Map).MIN_KERNEL)
+            raise
         log_level = int(self._log_level)
         programs = {spec.name: _make_program(spec, obj, license, log_level)
                     for spec in obj.programs()}
@@ -370,7 +378,14 @@ def _make_program(spec: ProgramSpec, obj: BpfObject, license: str, log_level: in
     cls = PROGRAM_CLASSES.get(spec.prog_type, Program)
 
     def load() -> Any:
-        return obj.load_program(spec.name, license, log_level)
+        try:
+            return obj.load_program(spec.name, license, log_level)
+        except ProgramError as exc:
+            if not exc.verifier_log:  # with a log, the verifier ran: the type exists
+                features.raise_if_unsupported("program", spec.prog_type,
+                                              f"loading program {spec.name!r}", exc,
+                                              cls.MIN_KERNEL)
+            raise
 
     return cls._from_spec(spec, load)
 

@@ -15,7 +15,7 @@ PRESENT = Feature("a feature the probe finds", "99.0", lambda: True)
 def test_versions() -> None:
     assert parse_version("6.1.0-41-amd64") == (6, 1, 0)
     assert parse_version("6.12.57+deb13-amd64") == (6, 12, 57)
-    assert parse_version("6.10") == (6, 10)
+    assert parse_version("6.10") == (6, 10, 0)
     assert parse_version("6.9.12") < parse_version("6.10") <= parse_version("6.10.0")
     with pytest.raises(ValueError, match="not a kernel version"):
         parse_version("linux")

@@ -6,7 +6,6 @@ import ctypes
 import mmap
 from typing import TYPE_CHECKING, ClassVar
 
-from .._native import bpf as _bpf
 from ..errors import MapError
 from ..types import MapType
 from .base import Map
@@ -64,7 +63,7 @@ class Arena(Map):
         if isinstance(pages, bool) or not isinstance(pages, int) or pages <= 0:
             raise ValueError(f"an arena needs a positive number of pages, got {pages!r}")
         flags |= F_MMAPABLE
-        fd = _bpf.map_create(MapType.ARENA, name, 0, 0, pages, flags)
+        fd = cls._create_fd(MapType.ARENA, name, 0, 0, pages, flags)
         return cls(fd, name or "(anonymous)", MapType.ARENA, 0, 0, pages, flags)
 
     @property

@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from .. import features
 from .._closing import Closing
 from .._native import bpf as _bpf
 from .._native import map_scalar as _scalar
@@ -227,9 +228,31 @@ class Map(Closing, Pinnable):
         key_size, key_type = _size_and_type(key)
         value_size, value_type = _size_and_type(value, "value")
         map_type = cls.MAP_TYPES[0]
-        fd = _bpf.map_create(map_type, name, key_size, value_size, max_entries, flags)
+        fd = cls._create_fd(map_type, name, key_size, value_size, max_entries, flags)
         return cls(fd, name or "(anonymous)", map_type, key_size, value_size, max_entries, flags,
                    key_type=key_type, value_type=value_type)
+
+    @classmethod
+    def _create_fd(
+        cls,
+        map_type: MapType,
+        name: str,
+        key_size: int,
+        value_size: int,
+        max_entries: int,
+        flags: int,
+        inner_map_fd: int = 0,
+        map_extra: int = 0,
+    ) -> OwnedFd:
+        """``BPF_MAP_CREATE`` for :meth:`create`: a map type the running kernel does not have
+        raises FeatureNotSupported naming :attr:`MIN_KERNEL`."""
+        try:
+            return _bpf.map_create(map_type, name, key_size, value_size, max_entries, flags,
+                                   inner_map_fd, map_extra)
+        except MapError as exc:
+            features.raise_if_unsupported("map", map_type, f"creating {cls.__name__} "
+                                          f"{name or '(anonymous)'!r}", exc, cls.MIN_KERNEL)
+            raise
 
     # --- descriptor and lifetime -------------------------------------------------------------
 

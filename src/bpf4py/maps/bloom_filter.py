@@ -50,8 +50,8 @@ class BloomFilter(Map):
                              f"got {hash_functions}")
         value_size, value_type = _size_and_type(value, "value")
         map_type = cls.MAP_TYPES[0]
-        fd = _bpf.map_create(map_type, name, 0, value_size, max_entries, flags,
-                             map_extra=hash_functions)
+        fd = cls._create_fd(map_type, name, 0, value_size, max_entries, flags,
+                            map_extra=hash_functions)
         return cls(fd, name or "(anonymous)", map_type, 0, value_size, max_entries, flags,
                    value_type=value_type)
 

@@ -78,7 +78,7 @@ class _MapsOfMaps(KeyValueMap):
         key_size, key_type = _size_and_type(key)
         map_type = cls.MAP_TYPES[0]
         inner_fd = raw_fd(inner_map, f"creating map {name!r} of type {map_type.name}")
-        fd = _bpf.map_create(map_type, name, key_size, 4, max_entries, flags, inner_fd)
+        fd = cls._create_fd(map_type, name, key_size, 4, max_entries, flags, inner_fd)
         return cls(fd, name or "(anonymous)", map_type, key_size, 4, max_entries, flags,
                    key_type=key_type)
 
