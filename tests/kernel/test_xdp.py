@@ -176,6 +176,20 @@ def netlink_attachments(path: str, ns_a: str, vb: str) -> None:
         assert attached_xdp_programs(vb).program_id == 0
 
 
+def hw_mode_error_is_the_links_own(path: str, ns_a: str, vb: str) -> None:
+    """On a kernel with XDP links (5.9+), a link the kernel refuses is the error: no netlink
+    attempt that would hide it (veth cannot offload: EINVAL)."""
+    with open_object(path) as ebpf:
+        prog = loaded(ebpf, "count_udp")
+        with pytest.raises(LinkError) as exc:
+            prog.attach(vb, XdpFlags.HW_MODE)
+        assert exc.value.errno == errno.EINVAL
+        message = str(exc.value)
+        assert "creating a BPF link" in message and "netlink" not in message
+        assert "HW_MODE needs a NIC" in message
+        assert attached_xdp_programs(vb).program_id == 0
+
+
 # --- tests ------------------------------------------------------------------------------------
 
 
@@ -192,7 +206,8 @@ def veth(netns_pair: tuple[str, str]) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("scenario", [count_and_detach, drop_take_link_unload_with,
-                                      echo_with_xdp_tx, netlink_attachments],
+                                      echo_with_xdp_tx, netlink_attachments,
+                                      hw_mode_error_is_the_links_own],
                          ids=lambda f: f.__name__)
 def test_on_veth(scenario: Callable[[str, str, str], None], xdp_object: str,
                  netns_pair: tuple[str, str], veth: tuple[str, str]) -> None:
@@ -223,7 +238,10 @@ def test_attach_errors(ebpf: Ebpf) -> None:
     assert exc.value.errno == errno.ENODEV
     with pytest.raises(ProgramError) as exc:
         prog.attach(0x7FFFFFF0)
-    assert exc.value.errno == errno.ENODEV and "no interface has this index" in str(exc.value)
+    assert exc.value.errno == errno.ENODEV
+    assert "no network interface with index 2147483632" in str(exc.value)
+    with pytest.raises(ValueError, match="unknown XDP flags 0x40"):
+        prog.attach("lo", XdpFlags(0x40) | XdpFlags.SKB_MODE)
     with pytest.raises(ValueError, match="at most one of"):
         prog.attach("lo", XdpFlags.SKB_MODE | XdpFlags.DRV_MODE)
     with pytest.raises(ValueError, match="not a valid interface index"):

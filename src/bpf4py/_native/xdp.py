@@ -16,9 +16,9 @@ from .check import check
 
 
 def interface_index(interface: str | int, cls: type[BpfError], doing: str) -> int:
-    """The index of ``interface`` (a name, or an index returned as is after a range check).
+    """The index of ``interface``: a name, or an index (checked to exist).
 
-    An unknown name raises ``cls`` (errno ENODEV) naming it.
+    An unknown name or index raises ``cls`` (errno ENODEV) naming it.
     """
     if isinstance(interface, bool) or not isinstance(interface, (str, int)):
         raise TypeError(f"{doing}: a network interface is a name or an index, got "
@@ -26,15 +26,21 @@ def interface_index(interface: str | int, cls: type[BpfError], doing: str) -> in
     if isinstance(interface, int):
         if not 0 < interface < 1 << 31:
             raise ValueError(f"{doing}: {interface} is not a valid interface index")
+        try:
+            socket.if_indextoname(interface)
+        except OSError:
+            raise _no_interface(cls, doing, f"with index {interface}") from None
         return interface
     try:
         return socket.if_nametoindex(interface)
     except (OSError, ValueError):
-        raise cls(
-            f"{doing}: there is no network interface named {interface!r} in this network "
-            "namespace", errno=E.ENODEV,
-            hint="check `ip link`; run in the interface's namespace (`ip netns exec NS ...`)",
-        ) from None
+        raise _no_interface(cls, doing, f"named {interface!r}") from None
+
+
+def _no_interface(cls: type[BpfError], doing: str, named: str) -> BpfError:
+    return cls(f"{doing}: there is no network interface {named} in this network namespace",
+               errno=E.ENODEV,
+               hint="check `ip link`; run in the interface's namespace (`ip netns exec NS ...`)")
 
 
 def xdp_attach(ifindex: int, prog_fd: int, flags: int, what: str) -> None:

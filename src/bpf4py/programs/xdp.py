@@ -8,6 +8,7 @@ import os
 from enum import IntEnum, IntFlag
 from typing import ClassVar, NamedTuple
 
+from .. import features
 from .._native import bpf as _bpf
 from .._native import xdp as _xdp
 from .._native.fd import OwnedFd
@@ -42,6 +43,7 @@ class XdpFlags(IntFlag):
 
 _MODES = XdpFlags.SKB_MODE | XdpFlags.DRV_MODE | XdpFlags.HW_MODE
 _NETLINK_ONLY = XdpFlags.UPDATE_IF_NOEXIST | XdpFlags.REPLACE
+_KNOWN = int(_MODES | _NETLINK_ONLY)
 # Attach failures that say something about the interface.
 _HINTS = {
     E.EBUSY: "the interface already runs an XDP program (or link) in this mode; detach it first",
@@ -194,6 +196,9 @@ class Xdp(TestRun):
         """
         prog_fd = self.fd
         flags = XdpFlags(flags)
+        if unknown := int(flags) & ~_KNOWN:
+            raise ValueError(f"attaching {self.what}: unknown XDP flags {unknown:#x} (the "
+                             "kernel's XDP_FLAGS_* are XdpFlags)")
         if int(flags & _MODES).bit_count() > 1:
             raise ValueError(f"attaching {self.what}: at most one of SKB_MODE, DRV_MODE and "
                              f"HW_MODE, got {flags!r}")
@@ -215,7 +220,9 @@ class Xdp(TestRun):
                     fd = _bpf.link_create(prog_fd, index, AttachType.XDP, flags, what)
                     return self._track(FdLink(fd, what))
                 except LinkError as exc:
-                    if exc.errno != E.EINVAL:  # EINVAL: no XDP links before Linux 5.9
+                    # EINVAL before Linux 5.9 is a kernel without XDP links: netlink then.
+                    # On a newer kernel it is this attachment's own error.
+                    if exc.errno != E.EINVAL or features.kernel_version() >= (5, 9):
                         raise
             prog = self._owned().dup()
             try:
@@ -225,6 +232,8 @@ class Xdp(TestRun):
                 raise
             return self._track(NetlinkXdpLink(prog, index, flags, what))
         except BpfError as exc:
+            if exc.errno == E.EINVAL and flags & XdpFlags.HW_MODE:
+                exc.hint = "HW_MODE needs a NIC and driver that offload XDP programs"
             exc.hint = _HINTS.get(exc.errno or 0, exc.hint)
             raise
 
