@@ -12,30 +12,12 @@ from __future__ import annotations
 import os
 
 from ._native import fs as _fs
+from ._native.fs import fs_type, mounts
 from .errors import BpfError, PinError
 
 DEFAULT_BPFFS = "/sys/fs/bpf"
 
-
-def _mounts() -> list[tuple[str, str]]:
-    """(mount point, fs type) of every mount, from /proc/self/mounts."""
-    found = []
-    with open("/proc/self/mounts") as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) >= 3:
-                found.append((parts[1].replace("\\040", " "), parts[2]))
-    return found
-
-
-def fs_type(path: str) -> str | None:
-    """The type of the file system ``path`` lives on (longest matching mount point)."""
-    path = os.path.realpath(path)
-    best, best_type = "", None
-    for point, kind in _mounts():
-        if (path == point or path.startswith(point.rstrip("/") + "/")) and len(point) >= len(best):
-            best, best_type = point, kind
-    return best_type
+__all__ = ["DEFAULT_BPFFS", "cgroup2_mount", "ensure_bpffs", "fs_type", "is_bpffs"]
 
 
 def is_bpffs(path: str) -> bool:
@@ -58,7 +40,7 @@ def ensure_bpffs(path: str = DEFAULT_BPFFS) -> str:
 
 def cgroup2_mount() -> str:
     """Where the cgroup v2 hierarchy is mounted; BpfError when it is not mounted."""
-    for point, kind in _mounts():
+    for point, kind in mounts():
         if kind == "cgroup2":
             return point
     raise BpfError("no cgroup v2 file system is mounted (mount -t cgroup2 none /sys/fs/cgroup)")

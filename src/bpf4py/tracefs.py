@@ -13,7 +13,7 @@ import os
 
 from ._native import fs as _fs
 from .errors import BpfError, ProgramError
-from .fs import _mounts
+from ._native.fs import mounts
 
 DEFAULT_TRACEFS = "/sys/kernel/tracing"
 
@@ -21,7 +21,7 @@ DEFAULT_TRACEFS = "/sys/kernel/tracing"
 def tracefs_root() -> str | None:
     """Where tracefs is mounted (the default place first, then e.g.
     ``/sys/kernel/debug/tracing``); None when it is not mounted."""
-    points = [point for point, kind in _mounts() if kind == "tracefs"]
+    points = [point for point, kind in mounts() if kind == "tracefs"]
     if DEFAULT_TRACEFS in points:
         return DEFAULT_TRACEFS
     return points[0] if points else None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bpf4py import Ebpf, EbpfLoader, HashMap, PinError, ProgramError, SocketFilter
+from bpf4py import Ebpf, EbpfLoader, HashMap, PinError, ProgramError, SocketFilter, fs
 from bpf4py.info import loaded_programs
 from tests.packets import udp_packet
 
@@ -57,11 +57,35 @@ def test_from_pin_checks_the_program_type(bpf_object: Build, bpffs: Path) -> Non
         prog.pin(bpffs / "sf")
     with pytest.raises(ProgramError, match="SOCKET_FILTER program, not XDP"):
         Xdp.from_pin(bpffs / "sf")
-    with pytest.raises(PinError) as exc:
+    with pytest.raises(PinError, match="nothing is pinned at .*/missing") as exc:
         SocketFilter.from_pin(bpffs / "missing")
     assert isinstance(exc.value, FileNotFoundError)
-    with pytest.raises(PinError, match="must be on a mounted bpffs"):
+    with pytest.raises(PinError, match="/tmp/not-bpffs is not on a bpffs"):
         SocketFilter.from_pin("/tmp/not-bpffs")
+
+
+def test_pin_errors_say_what_is_at_the_path(bpf_object: Build, bpffs: Path) -> None:
+    (bpffs / "dir").mkdir()
+    with Ebpf.load_file(bpf_object("packet_counter")) as ebpf:
+        prog = ebpf.program("count_packets", SocketFilter)
+        prog.load()
+        with pytest.raises(PinError, match=r"directory .*/nodir does not exist"):
+            prog.pin(bpffs / "nodir" / "prog")
+        with pytest.raises(PinError, match="is not on a bpffs"):
+            prog.pin("/tmp/not-bpffs")
+        prog.pin(bpffs / "prog")
+    with pytest.raises(PinError, match="is a directory of the bpffs, not a pinned object"):
+        SocketFilter.from_pin(bpffs / "dir")
+    with pytest.raises(PinError, match=r"directory .*/nodir does not exist"):
+        SocketFilter.from_pin(bpffs / "nodir" / "prog")
+    # A file the kernel made on a bpffs that is no pinned object: the preloaded iterators'
+    # maps.debug on the mount's root (kernels built with CONFIG_BPF_PRELOAD).
+    debug = Path(fs.DEFAULT_BPFFS) / "maps.debug"
+    if debug.exists():
+        with pytest.raises(PinError, match="is a file of the bpffs but not a pinned map"):
+            SocketFilter.from_pin(debug)
+    with SocketFilter.from_pin(bpffs / "prog") as again:
+        assert again.info().name == "count_packets"
 
 
 def test_from_program_info(bpf_object: Build) -> None:

@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 from bpf4py.errors import BpfError, LinkError, MapError, PinError, ProgramError
 
+from . import fs
 from ._lib import ffi, lib
 from .check import ENOTSUPP, c_str, check, error
 from .fd import OwnedFd
@@ -22,19 +23,34 @@ from .fd import OwnedFd
 
 def obj_pin(fd: int, path: str, what: str) -> None:
     ret = lib.bpf_obj_pin(fd, c_str(path, f"pinning {what}"))
-    exists = f"{path} already exists (unlink it, or pin elsewhere)"
-    check(ret, PinError, f"pinning {what} at {path}",
-          exists if ret == -E.EEXIST else _pin_hint(path))
+    if ret < 0:
+        check(ret, PinError, f"pinning {what} at {path}", _pin_hint(path, -ret, pinning=True))
 
 
 def obj_get(path: str, what: str) -> OwnedFd:
     fd = lib.bpf_obj_get(c_str(path, f"opening a pinned {what}"))
-    check(fd, PinError, f"opening pinned {what} at {path}", _pin_hint(path))
+    if fd < 0:
+        check(fd, PinError, f"opening pinned {what} at {path}", _pin_hint(path, -fd))
     return OwnedFd(fd, f"{what} pinned at {path}")
 
 
-def _pin_hint(path: str) -> str:
-    return f"{path} must be on a mounted bpffs (mount -t bpf bpf /sys/fs/bpf)"
+def _pin_hint(path: str, code: int, pinning: bool = False) -> str | None:
+    """Why pinning at (or opening the pin at) ``path`` failed with ``code``, from what is
+    there."""
+    if pinning and code == E.EEXIST:
+        return f"{path} already exists (unlink it, or pin elsewhere)"
+    directory = os.path.dirname(os.path.abspath(path))
+    if fs.fs_type(path if os.path.lexists(path) else directory) != "bpf":
+        return f"{path} is not on a bpffs: pins live on one (mount -t bpf bpf /sys/fs/bpf)"
+    if not os.path.isdir(directory):
+        return f"the directory {directory} does not exist (make it with os.makedirs)"
+    if pinning or code not in (E.ENOENT, E.EACCES):
+        return None
+    if not os.path.lexists(path):
+        return f"nothing is pinned at {path}"
+    if os.path.isdir(path):
+        return f"{path} is a directory of the bpffs, not a pinned object"
+    return f"{path} is a file of the bpffs but not a pinned map, program or link"
 
 
 # --- programs ---------------------------------------------------------------------------------
