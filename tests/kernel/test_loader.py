@@ -139,8 +139,8 @@ def test_loader_settings_are_checked(bpf_object: Build, tmp_path: Path) -> None:
         Ebpf.load(data, "bad\0name")
 
 
-def test_map_max_entries_override(bpf_object: Build) -> None:
-    loader = EbpfLoader().map_max_entries("HASH", 1000)
+def test_map_max_entries_override(bpf_object: Build, bpffs: Path) -> None:
+    loader = EbpfLoader().map_max_entries("HASH", 1000).default_map_pin_directory(bpffs)
     with loader.load_file(bpf_object("maps")) as ebpf:
         m = ebpf.map("HASH", HashMap)
         assert m.max_entries == 1000 and m.info().max_entries == 1000
@@ -220,8 +220,8 @@ def test_lookup_errors_and_closed_object(bpf_object: Build) -> None:
             use()  # not NotLoadedError's "call load() first"
 
 
-def test_take_map_outlives_the_object(bpf_object: Build) -> None:
-    ebpf = Ebpf.load_file(bpf_object("maps"))
+def test_take_map_outlives_the_object(bpf_object: Build, bpffs: Path) -> None:
+    ebpf = EbpfLoader().default_map_pin_directory(bpffs).load_file(bpf_object("maps"))
     hashmap = ebpf.take_map("HASH")
     assert "HASH" not in ebpf.maps
     ebpf.close()
@@ -232,11 +232,11 @@ def test_take_map_outlives_the_object(bpf_object: Build) -> None:
         hashmap[1]
 
 
-def test_map_objects_are_made_on_first_access_once(bpf_object: Build) -> None:
+def test_map_objects_are_made_on_first_access_once(bpf_object: Build, bpffs: Path) -> None:
     def open_fds() -> int:
         return len(os.listdir("/proc/self/fd"))
 
-    with Ebpf.load_file(bpf_object("maps")) as ebpf:
+    with EbpfLoader().default_map_pin_directory(bpffs).load_file(bpf_object("maps")) as ebpf:
         before = open_fds()
         start = threading.Barrier(8)
         got: list[HashMap] = []

@@ -13,6 +13,7 @@ from bpf4py import (
     Array,
     ClosedError,
     Ebpf,
+    EbpfLoader,
     HashMap,
     IndexOutOfBounds,
     InvalidKeySize,
@@ -38,8 +39,9 @@ class FlowKey(ctypes.Structure):
 
 
 @pytest.fixture
-def maps(bpf_object: Callable[[str], Path]) -> Iterator[Ebpf]:
-    with Ebpf.load_file(bpf_object("maps")) as ebpf:
+def maps(bpf_object: Callable[[str], Path], bpffs: Path) -> Iterator[Ebpf]:
+    # The object pins PINNED by name: in the test's own bpffs directory, not /sys/fs/bpf.
+    with EbpfLoader().default_map_pin_directory(bpffs).load_file(bpf_object("maps")) as ebpf:
         yield ebpf
 
 

@@ -100,7 +100,7 @@ def test_from_program_info(bpf_object: Build) -> None:
 
 def test_map_pin_and_second_process(bpf_object: Build, bpffs: Path) -> None:
     path = bpffs / "hash"
-    with Ebpf.load_file(bpf_object("maps")) as ebpf:
+    with EbpfLoader().default_map_pin_directory(bpffs).load_file(bpf_object("maps")) as ebpf:
         m = ebpf.map("HASH", HashMap)
         m[1] = 11
         m.pin(path)
@@ -117,7 +117,7 @@ def test_map_pin_and_second_process(bpf_object: Build, bpffs: Path) -> None:
 
 
 def test_loader_map_pin_path_reuses_the_pinned_map(bpf_object: Build, bpffs: Path) -> None:
-    loader = EbpfLoader().map_pin_path("HASH", bpffs / "shared")
+    loader = EbpfLoader().map_pin_path("HASH", bpffs / "shared").default_map_pin_directory(bpffs)
     with loader.load_file(bpf_object("maps")) as first:
         first.map("HASH")[7] = 70
     with loader.load_file(bpf_object("maps")) as second:
