@@ -499,6 +499,11 @@ def test_standalone_maps_of_maps() -> None:
         with array_outer:
             array_outer.set(1, template)
             assert list(array_outer.indices()) == [1]
+        with HashMap.create(4, 4, 8) as unlike, pytest.raises(MapError) as exc:
+            outer[2] = unlike  # a 4-byte value where the template has 8
+        assert exc.value.errno == errno.EINVAL
+        assert "inner map must be like the one the outer map was made with" in str(exc.value)
+        assert 2 not in outer
     with socket.socket() as not_a_map, pytest.raises(MapError) as exc:
         ArrayOfMaps.create(4, 2, inner_map=not_a_map)
     assert exc.value.errno in (errno.EBADF, errno.EINVAL)

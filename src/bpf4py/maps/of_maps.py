@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import sys
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._native import bpf as _bpf
 from .._native.fd import raw_fd
-from ..errors import KeyNotFound
+from ..errors import KeyNotFound, MapError
 from ..info import MapInfo
 from ..types import MapType
 from . import load_all as load_map_families
@@ -36,6 +37,16 @@ class _MapsOfMaps(KeyValueMap):
             raise
         load_map_families()  # every map class registered, not only those imported so far
         return MAP_CLASSES.get(info.map_type, Map)._from_info(fd, info)
+
+    def _update(self, key: object, value: object, flags: int) -> None:
+        try:
+            super()._update(key, value, flags)
+        except MapError as exc:
+            if exc.errno == errno.EINVAL and not exc.hint:
+                exc.hint = ("the inner map must be like the one the outer map was made with: "
+                            "same type, key and value sizes, flags and max_entries (unless "
+                            "BPF_F_INNER_MAP)")
+            raise
 
     def pop_items(self) -> list[tuple[Any, Map]]:
         """Remove every entry and return ``(key, inner map)`` pairs.  Each inner map is opened
