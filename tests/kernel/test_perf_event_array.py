@@ -196,6 +196,26 @@ def test_callback_form_across_batches(ebpf: Ebpf, cpus: tuple[int, int]) -> None
     assert events.lost() == {}
 
 
+def test_a_callback_that_closes_the_reader_is_called_no_more(
+        ebpf: Ebpf, cpus: tuple[int, int]) -> None:
+    """Once the callback closed the reader, the rest of its batch is dropped, not handed to
+    it, and the read raises ClosedError as any read of a closed reader does."""
+    events = ebpf.map("EVENTS", PerfEventArray).open().typed(Record)
+    run(program(ebpf), 100, cpus[0])
+    seen: list[int] = []
+
+    def close_at_the_third(record: Record) -> None:
+        seen.append(record.seq)
+        if len(seen) == 3:
+            events.close()
+
+    with pytest.raises(ClosedError, match="reading map 'EVENTS': closed while"):
+        events.consume(callback=close_at_the_third)
+    assert seen == [0, 1, 2]
+    with pytest.raises(ClosedError):
+        events.poll(0, callback=seen.append)
+
+
 def test_batches_take_turns_between_cpus_and_lose_nothing_between_polls(
         ebpf: Ebpf, cpus: tuple[int, int]) -> None:
     a, b = cpus

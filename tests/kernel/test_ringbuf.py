@@ -195,6 +195,33 @@ def test_callback_form_across_batches(ebpf: Ebpf) -> None:
     assert seen == list(range(total))
 
 
+@pytest.mark.parametrize("closing", ["ring", "ebpf"])
+@pytest.mark.parametrize("record", [bytes, Record])
+def test_a_callback_that_closes_the_ring_is_called_no_more(
+        ebpf: Ebpf, closing: str, record: type) -> None:
+    """The callback form hands over a batch of records taken in C; once the callback closed
+    the ring (or the Ebpf that owns it) the rest of the batch is dropped, not handed to it,
+    and the read raises ClosedError as any read of a closed ring does."""
+    ring = ebpf.map("EVENTS", RingBuf).typed(record)
+    run(program(ebpf, "output_varlen" if record is bytes else "output_record"), 100)
+    seen: list[object] = []
+
+    def close_at_the_third(r: object) -> None:
+        seen.append(r)
+        if len(seen) == 3:
+            (ring if closing == "ring" else ebpf).close()
+
+    with pytest.raises(ClosedError, match="reading map 'EVENTS': closed while"):
+        ring.poll(0.5, callback=close_at_the_third)
+    assert ring.closed and len(seen) == 3
+    if record is bytes:  # the records handed over are bytes of their own, whole after close
+        assert seen == [varlen(n) for n in range(3)]
+    else:
+        assert [r.seq for r in seen] == [0, 1, 2]  # type: ignore[attr-defined]
+    with pytest.raises(ClosedError):
+        ring.consume(callback=seen.append)
+
+
 def test_iteration_stops_early_without_losing_records(ebpf: Ebpf) -> None:
     ring = ebpf.map("EVENTS", RingBuf).typed(Record)
     run(program(ebpf, "output_record"), 20)

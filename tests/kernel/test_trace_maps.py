@@ -355,6 +355,17 @@ def drained(ebpf: Ebpf) -> tuple[int, list[int]]:
     return n, list(ebpf.map("DRAINED", Array).values())
 
 
+def fill(ring: UserRingBuf) -> int:
+    """Submit 8-byte samples until the ring is full (ENOSPC at once); how many it took."""
+    sent = 0
+    with pytest.raises(MapError, match=r"ENOSPC.*drains it") as exc:
+        while True:
+            ring.submit(u64(1))
+            sent += 1
+    assert exc.value.errno_name == "ENOSPC"
+    return sent
+
+
 def test_user_ring_buffer_samples_reach_the_program_in_order(ebpf: Ebpf) -> None:
     ring = ebpf.map("REQUESTS", UserRingBuf)
     assert drained(ebpf) == (0, [0, 0, 0, 0])
@@ -386,12 +397,7 @@ def test_user_ring_buffer_reserve_discards_on_error(ebpf: Ebpf) -> None:
 
 def test_user_ring_buffer_full_waits_and_times_out(ebpf: Ebpf) -> None:
     ring = ebpf.map("REQUESTS", UserRingBuf)
-    sent = 0
-    with pytest.raises(MapError) as exc:
-        while True:
-            ring.submit(u64(1))
-            sent += 1
-    assert exc.value.errno_name == "ENOSPC" and "drains it" in str(exc.value)
+    sent = fill(ring)
     assert 4096 // 16 - 1 <= sent <= 4096 // 16  # 8-byte header + 8-byte sample each
     start = time.monotonic()
     with pytest.raises(MapError, match="stayed full for 0.25 s"):
@@ -401,6 +407,72 @@ def test_user_ring_buffer_full_waits_and_times_out(ebpf: Ebpf) -> None:
     ring.submit(u64(2), timeout=None)  # room again: no wait
     ring.submit(u64(3), timeout=1.0)
     assert drained(ebpf) == (2, [2, 5, 0, 3])
+
+
+def test_user_ring_buffer_waiting_writer_resumes_when_a_program_drains(ebpf: Ebpf) -> None:
+    ring = ebpf.map("REQUESTS", UserRingBuf)
+    sent = fill(ring)
+    done = threading.Event()
+
+    def write() -> None:
+        ring.submit(u64(7), timeout=None)
+        done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert not done.wait(0.3)  # full: it waits
+        start = time.monotonic()
+        assert drained(ebpf)[0] == sent
+        assert done.wait(5) and time.monotonic() - start < 2  # woken by the drain
+    finally:
+        writer.join(10)
+    assert drained(ebpf) == (1, [1, 7, 0, 7])
+
+
+def test_user_ring_buffer_wait_for_too_little_room_does_not_spin(ebpf: Ebpf) -> None:
+    """The ring polls writable while it is not full; a writer waiting for more room than that
+    must sleep until a program drains, not retry at once (libbpf's own wait spins)."""
+    ring = ebpf.map("REQUESTS", UserRingBuf)
+    ring.submit(bytes(3000))  # of 4096 bytes: 1088 left
+    cpu = time.process_time()
+    with pytest.raises(MapError, match="stayed full for 0.5 s"):
+        ring.submit(bytes(2000), timeout=0.5)
+    assert time.process_time() - cpu < 0.25
+
+
+def test_user_ring_buffer_close_ends_waiting_writers_promptly(ebpf: Ebpf) -> None:
+    """close() from another thread while writers wait for room (timeout=None) returns at once,
+    and every waiting submit raises ClosedError within a wait slice, round after round.
+
+    The writers once held the producer's lock through each 0.1 s wait and took it again at
+    once, so close() queued behind all of them -- about 0.2 s per writer here, and 6 s seen
+    once with a single writer; 16 writers make that stall exceed the bound every round."""
+    full = ebpf.map("REQUESTS", UserRingBuf)
+    fill(full)
+    map_id = full.info().id
+
+    def write(ring: UserRingBuf, ended: list[float]) -> None:
+        with pytest.raises(ClosedError):
+            ring.submit(u64(1), timeout=None)
+        ended.append(time.monotonic())
+
+    for round_ in range(30):
+        ring = UserRingBuf.from_id(map_id)  # a new handle on the same full ring
+        ended: list[float] = []
+        writers = [threading.Thread(target=write, args=(ring, ended)) for _ in range(16)]
+        for writer in writers:
+            writer.start()
+        time.sleep(0.05)  # into their wait
+        start = time.monotonic()
+        ring.close()
+        closing = time.monotonic() - start
+        for writer in writers:
+            writer.join(10)
+        assert len(ended) == len(writers), f"round {round_}: a writer did not end"
+        assert closing < 2 and max(ended) - start < 2, \
+            f"round {round_}: close took {closing:.2f} s, the last writer ended after " \
+            f"{max(ended) - start:.2f} s"
 
 
 def test_user_ring_buffer_writers_in_threads(ebpf: Ebpf) -> None:

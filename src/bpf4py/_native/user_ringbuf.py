@@ -42,12 +42,14 @@ class Sample:
 
 class UserRingBufferProducer:
     """Reserves, submits and discards samples; reserving is serialised by a lock (libbpf's
-    reserve is not thread-safe), submit and discard need none.
+    reserve is not thread-safe), submit and discard need none.  Reserving never waits: a
+    writer waiting for room waits without the lock, so :meth:`close` (which takes it) is not
+    kept waiting behind it.
 
     Example::
 
         producer = UserRingBufferProducer(map_fd, "map 'REQUESTS'")
-        sample = producer.reserve(8, None)
+        sample = producer.reserve(8)
         sample.view[:] = b"12345678"
         producer.submit(sample)
         producer.close()
@@ -67,15 +69,14 @@ class UserRingBufferProducer:
             raise ClosedError(f"the producer of {self.what} is closed")
         return ptr
 
-    def reserve(self, size: int, timeout_ms: int | None) -> Sample:
-        """Room for ``size`` bytes.  ``timeout_ms`` None: fail at once when the ring is full
-        (MapError ENOSPC); else wait up to that long for room (ETIMEDOUT)."""
+    def reserve(self, size: int) -> Sample:
+        """Room for ``size`` bytes; MapError (ENOSPC) at once when the ring is full.
+
+        libbpf's user_ring_buffer__reserve_blocking is not used: the lock would be held
+        through its whole wait, and close() from another thread kept waiting behind it."""
         with self._lock:
             ptr = self._live()
-            if timeout_ms is None:
-                sample = lib.user_ring_buffer__reserve(ptr, size)
-            else:
-                sample = lib.user_ring_buffer__reserve_blocking(ptr, size, timeout_ms)
+            sample = lib.user_ring_buffer__reserve(ptr, size)
             if sample != ffi.NULL:
                 return Sample(sample, size, ptr)
             code = ffi.errno or E.EINVAL

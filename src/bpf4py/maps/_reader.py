@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar, overload
 
 from .._native.batch import MAX_BATCH, BatchReader
-from ..errors import MapError
+from ..errors import ClosedError, MapError
 from . import numpy_export
 from .base import Map
 from .codec import Codec, make_codec, natural_size
@@ -59,7 +59,9 @@ class RecordReader(Map):
     object per record.  No record is lost between calls: records taken from the kernel but not
     yet handed over (a callback raised, an iteration stopped early, decoding failed) are
     handed over first by the next call.  Read from one thread (or task) at a time; closing
-    from another thread is safe.
+    from another thread is safe.  Once closed (by :meth:`close`, or by closing the
+    :class:`~bpf4py.Ebpf` the map came from) every read raises :class:`ClosedError`,
+    including one under way: a callback that closes the map is called for no further record.
 
     A subclass says where records come from (:meth:`_open_reader`) and which descriptor
     becomes readable when they wait (:meth:`_wait_fd`).
@@ -79,6 +81,9 @@ class RecordReader(Map):
         self._pending: deque[bytes] = deque()
         self._record: Codec | None = None
         self._decode: Callable[[bytes], Any] | None = None
+        # The records being handed to a callback; close() empties it, which ends the hand-over
+        # with no per-record check.
+        self._handing: list[Any] = []
 
     # A stream has no keys: its one type is the records', hence the narrower signature.
     def typed(self: R, record: object = None) -> R:  # type: ignore[override]
@@ -125,7 +130,10 @@ class RecordReader(Map):
         ``callback``, calls ``callback(record)`` for each record instead, taking them from the
         kernel :data:`BATCH` at a time until none is left, and returns how many it was called
         for; if ``callback`` raises, the records after the one it raised on are kept for the
-        next call.  Ctrl-C while waiting raises KeyboardInterrupt within ~0.1 s.
+        next call.  If the map is closed meanwhile (by ``callback`` itself, or from another
+        thread), ``callback`` is called for no further record and ClosedError is raised, as
+        by any read of a closed map; the records not handed over are dropped.  Ctrl-C while
+        waiting raises KeyboardInterrupt within ~0.1 s.
 
         For a steady stream, ``consume(max_records=BATCH)`` in a loop (or ``callback``) keeps
         each batch small, which is faster than one huge list.
@@ -152,7 +160,8 @@ class RecordReader(Map):
         callback: Callable[[Any], object] | None = None,
         max_records: int | None = None,
     ) -> list[Any] | int:
-        """Take the records available now, without waiting: ``poll(0, ...)``.
+        """Take the records available now, without waiting: ``poll(0, ...)`` (with
+        ``callback``, as :meth:`poll` calls it, closing included).
 
         Example::
 
@@ -239,12 +248,13 @@ class RecordReader(Map):
 
     def close(self) -> None:
         """Release the reader (unmap the buffers) and close the map's descriptor; idempotent.
-        Records not yet read are dropped."""
+        Records not yet read are dropped, those being handed to a callback included."""
         super().close()  # first: a read racing with this from another thread sees ClosedError
         reader, self._reader = self._reader, None
         if reader is not None:
             reader.close()
         self._pending.clear()
+        self._handing.clear()
 
     # --- what a subclass provides ----------------------------------------------------------------
 
@@ -354,7 +364,8 @@ class RecordReader(Map):
             loop.remove_reader(fd)
 
     def _call_each(self, raw: list[bytes], callback: Callable[[Any], object]) -> None:
-        remaining = iter(self._decoded(raw))
+        records = self._handing = self._decoded(raw)
+        remaining = iter(records)  # ends early if close() empties the list
         try:
             for record in remaining:
                 callback(record)
@@ -363,6 +374,11 @@ class RecordReader(Map):
             if left:  # not handed over yet: first in line for the next read
                 self._pending.extendleft(reversed(raw[-left:]))
             raise
+        finally:
+            self._handing = []
+        if self.closed:
+            raise ClosedError(f"reading {self.what}: closed while its records were handed to "
+                              "the callback")
 
     def _decoded(self, raw: list[bytes]) -> list[Any]:
         decode = self._decode

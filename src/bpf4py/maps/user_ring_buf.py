@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import errno
+import select
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
-from .._native.user_ringbuf import UserRingBufferProducer
+from .._native.user_ringbuf import Sample, UserRingBufferProducer
 from ..errors import MapError
 from ..types import MapType
 from ._reader import check_timeout
 from .base import Map
 
-#: A wait for room is cut into slices this long (seconds), so Ctrl-C is seen promptly.
+#: A wait for room is cut into slices this long (seconds): after each slice the writer tries
+#: again whether or not it was woken (a program may drain with ``BPF_RB_NO_WAKEUP``), so
+#: :meth:`UserRingBuf.close` from another thread, or Ctrl-C that another thread received,
+#: ends the wait within one slice.
 WAIT_SLICE = 0.1
 _MAX_SAMPLE = (1 << 32) - 1
 
@@ -29,8 +33,10 @@ class UserRingBuf(Map):
     ring itself as a writable ``memoryview`` that is submitted when the ``with`` block ends (and
     discarded if it raises).  ``timeout`` says how long to wait for room when the ring is full:
     0 (the default) not at all, None without limit, else that many seconds; a ring that stays
-    full raises MapError (ENOSPC).  The ring is mapped into memory at the first write and unmapped by
-    :meth:`close`.  Writing from several threads is safe.
+    full raises MapError (ENOSPC).  The ring is mapped into memory at the first write and
+    unmapped by :meth:`close`.  Writing from several threads is safe.  :meth:`close` from
+    another thread returns at once; a write waiting for room then raises ClosedError within
+    0.1 s.
 
     Minimum kernel version: 6.1.
 
@@ -103,20 +109,37 @@ class UserRingBuf(Map):
             return producer
 
     def _reserve(self, producer: UserRingBufferProducer, size: int,
-                 timeout: float | None) -> Any:
-        if timeout == 0:
-            return producer.reserve(size, None)
+                 timeout: float | None) -> Sample:
+        """Room for ``size`` bytes, waiting up to ``timeout`` seconds for a program to drain
+        the ring.  The wait holds no lock (each try takes the producer's for the reservation
+        only), so close() from another thread is never kept waiting by it, and the next try
+        raises ClosedError."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            wait = WAIT_SLICE
-            if deadline is not None:
-                wait = min(wait, max(deadline - time.monotonic(), 0.0))
-            try:
-                return producer.reserve(size, int(wait * 1000))
-            except MapError as exc:
-                # libbpf's wait ends with ENOSPC when the ring stayed full.
-                if exc.errno not in (errno.ENOSPC, errno.EINTR):
-                    raise
-                if deadline is not None and time.monotonic() >= deadline:
-                    exc.hint = f"the ring stayed full for {timeout} s: no BPF program drained it"
-                    raise
+        drains: select.epoll | None = None
+        try:
+            while True:
+                try:
+                    return producer.reserve(size)
+                except MapError as exc:
+                    if exc.errno != errno.ENOSPC or timeout == 0:
+                        raise
+                    if deadline is not None and time.monotonic() >= deadline:
+                        exc.hint = (f"the ring stayed full for {timeout} s: no BPF program "
+                                    "drained it")
+                        raise
+                if drains is None:
+                    drains = self._drain_events()
+                wait = WAIT_SLICE if deadline is None else deadline - time.monotonic()
+                drains.poll(min(max(wait, 0.0), WAIT_SLICE))
+        finally:
+            if drains is not None:
+                drains.close()
+
+    def _drain_events(self) -> select.epoll:
+        """An epoll reporting each wake-up of the map's descriptor (a program drained samples).
+        Edge-triggered: the level -- the ring is not full -- stays set while the room is too
+        small for the sample, and would make the wait spin."""
+        fd = self.fd  # ClosedError once closed
+        drains = select.epoll()
+        drains.register(fd, select.EPOLLOUT | select.EPOLLET)
+        return drains
