@@ -1,4 +1,5 @@
-"""LpmTrie, Queue, Stack and BloomFilter against the kernel, driven from BPF programs."""
+"""LpmTrie, Queue, Stack and BloomFilter against the kernel, driven from BPF programs; signed
+int keys and values and bytes-like per-CPU values on real maps."""
 
 from __future__ import annotations
 
@@ -12,17 +13,23 @@ import pytest
 
 from bpf4py import (
     Array,
+    Btf,
     Ebpf,
+    HashMap,
     InvalidKeySize,
     InvalidValueSize,
     KeyNotFound,
+    LruPerCpuHashMap,
     MapError,
     MapType,
+    PerCpuArray,
+    PerCpuHashMap,
+    SocketFilter,
 )
+from bpf4py.maps import possible_cpus
 from bpf4py.maps.bloom_filter import BloomFilter
 from bpf4py.maps.lpm_trie import LpmTrie
 from bpf4py.maps.queue_stack import Queue, Stack
-from bpf4py.programs import SocketFilter
 from tests.packets import ethernet, ipv4
 
 NO_VALUE = 0xFFFFFFFF
@@ -207,3 +214,83 @@ def test_standalone_creation() -> None:
     with pytest.raises(MapError, match="creating map 'bad'") as exc:
         Queue.create(0, 4, name="bad")  # a zero value size
     assert exc.value.errno_name == "EINVAL"
+
+
+# --- signed ints and bytes-like per-CPU values --------------------------------------------------
+
+
+@pytest.fixture
+def btf_obj(bpf_object: Callable[[str], Path]) -> Iterator[Ebpf]:
+    with Ebpf.load_file(bpf_object("btf_types")) as ebpf:
+        yield ebpf
+
+
+def test_signed_btf_keys_and_values_refuse_what_does_not_fit(btf_obj: Ebpf) -> None:
+    signed = btf_obj.map("SIGNED", HashMap)  # __s32 -> enum color
+    signed[(1 << 31) - 1] = 1
+    signed[-(1 << 31)] = 2
+    signed[True] = 4  # the key 1
+    for key in (1 << 31, -(1 << 31) - 1):  # 1 << 31 used to be stored as -(1 << 31)
+        with pytest.raises(OverflowError, match=rf"^map 'SIGNED': key {key} does not fit in a "
+                                                r"signed 4-byte int \(-2147483648 to "
+                                                r"2147483647\)$"):
+            signed[key] = 1
+    with pytest.raises(OverflowError, match="map 'SIGNED': key 2147483648 does not fit"):
+        signed.update({5: 1, 1 << 31: 1})  # refused before the syscall: 5 is not stored
+    assert dict(signed.items()) == {(1 << 31) - 1: 1, -(1 << 31): 2, 1: 4}
+    # __s32 values too: never the unsigned scalar path (it would store 1 << 31 as -(1 << 31)
+    # and read -7 back as 4294967289).
+    signed.typed(value=Btf.from_object(btf_obj).find("__s32"))
+    signed[7] = -7
+    assert signed[7] == signed.get(7) == -7
+    with pytest.raises(OverflowError, match=r"^map 'SIGNED': value 2147483648 does not fit in "
+                                            r"a signed 4-byte int"):
+        signed[7] = 1 << 31
+    with pytest.raises(OverflowError, match="map 'SIGNED': value -2147483649 does not fit"):
+        signed.update({8: 0, 9: -(1 << 31) - 1})
+    assert signed[7] == -7 and 8 not in signed
+
+
+def test_signed_ctypes_values_refuse_what_does_not_fit() -> None:
+    with Array.create(ctypes.c_uint32, ctypes.c_int64, 2, name="signed") as totals:
+        totals[0] = -1
+        totals.update({1: (1 << 63) - 1})
+        assert list(totals.values()) == [-1, (1 << 63) - 1]
+        with pytest.raises(OverflowError, match=r"^map 'signed': value 9223372036854775808 "
+                                                r"does not fit in a signed 8-byte int"):
+            totals[1] = 1 << 63  # used to be stored as -(1 << 63)
+        with pytest.raises(OverflowError, match="value 9223372036854775808 does not fit"):
+            totals.update({0: 0, 1: 1 << 63})
+        assert list(totals.values()) == [-1, (1 << 63) - 1]
+
+
+@pytest.mark.parametrize("cls", [PerCpuHashMap, LruPerCpuHashMap, PerCpuArray])
+def test_per_cpu_maps_take_bytes_like_values_as_one_value(
+        cls: type[PerCpuHashMap | PerCpuArray]) -> None:
+    ncpus = possible_cpus()
+    with cls.create(4, 16, 4, name="per_cpu_bytes") as m:  # a char[16] value
+        data = b"0123456789abcdef"
+        for one in (data, bytearray(data), memoryview(data),
+                    (ctypes.c_char * 16).from_buffer_copy(data),
+                    memoryview(bytearray(data)).cast("I")):  # any format: its bytes count
+            m[1] = one  # a memoryview used to be taken as one value per CPU
+            assert m[1] == [data] * ncpus
+        m.update({2: memoryview(data[::-1]), 3: bytearray(data.upper())})
+        assert (m[2], m[3]) == ([data[::-1]] * ncpus, [data.upper()] * ncpus)
+        per_cpu = [cpu.to_bytes(2, "little") * 8 for cpu in range(ncpus)]  # one value per CPU
+        m[0] = [memoryview(v) for v in per_cpu]
+        assert m[0] == per_cpu
+        m.update({0: [bytearray(v) for v in reversed(per_cpu)]})
+        assert m[0] == per_cpu[::-1]
+        with pytest.raises(MapError, match=rf"needs {ncpus} entries .*got {ncpus + 1}"):
+            m[0] = per_cpu + [data]
+
+
+def test_per_cpu_struct_value_from_raw_bytes_reaches_every_cpu(btf_obj: Ebpf) -> None:
+    stats = btf_obj.map("STATS", PerCpuArray)  # struct flow_stats per CPU
+    raw = bytes(stats.value_type(packets=50, delta=-8, label="mv"))
+    stats[0] = memoryview(raw)
+    assert [(v.packets, v.delta, v.label) for v in stats[0]] == [(50, -8, b"mv")] * possible_cpus()
+    prog = btf_obj.program("read_counters", SocketFilter)
+    prog.load()
+    assert prog.test_run(data_in=udp_to("127.0.0.1")).return_value == 42  # read by BPF

@@ -26,7 +26,14 @@ import pytest
 from bpf4py.btf import Btf, BtfError, BtfType, Kind
 from bpf4py.clang import compile_program
 from bpf4py.errors import ClosedError, InvalidKeySize, InvalidValueSize
-from bpf4py.maps.btf_codec import BtfCodec, BtfStruct, EnumCodec, SignedIntCodec
+from bpf4py.maps.btf_codec import (
+    BtfCodec,
+    BtfStruct,
+    EnumCodec,
+    EnumNode,
+    IntNode,
+    SignedIntCodec,
+)
 from bpf4py.maps.codec import IntCodec, NumpyCodec, StructFormatCodec, make_codec
 
 BPF = Path(__file__).resolve().parents[1] / "bpf"
@@ -169,6 +176,49 @@ def test_ints_reuse_int_codec_and_signed_ints_decode_negative(btf: Btf) -> None:
     with pytest.raises(InvalidValueSize, match="unsigned int is 4 bytes, the map's value size "
                                                "is 8"):
         make_codec(btf.find("__u32"), 8, "value", "map 'm'")
+
+
+@pytest.mark.parametrize(("name", "bits"), [("char", 8), ("__s32", 32), ("int", 32),
+                                            ("__s64", 64)])
+def test_signed_ints_refuse_values_outside_their_range(btf: Btf, name: str, bits: int) -> None:
+    c = btf.codec_for(btf.find(name), "key")
+    assert isinstance(c, SignedIntCodec)
+    size, lo, hi = bits // 8, -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    assert [c.decode(c.encode(v)) for v in (lo, -1, 0, hi)] == [lo, -1, 0, hi]
+    assert c.encode(True) == c.encode(1) and c.encode(False) == bytes(size)  # bools are ints
+    for wrong in (hi + 1, lo - 1, 1 << bits):  # hi + 1 used to wrap around to lo
+        with pytest.raises(OverflowError, match=rf"^{name}: key {wrong} does not fit in a signed "
+                                                rf"{size}-byte int \({lo} to {hi}\)$"):
+            c.encode(wrong)
+
+
+def test_signed_members_enums_wide_ints_and_dtypes_refuse_what_does_not_fit(btf: Btf) -> None:
+    point = codec(btf, "struct point")
+    assert point.decode(point.encode({"x": -(1 << 31), "y": True})) == (-(1 << 31), 1)
+    with pytest.raises(OverflowError, match=r"value\.x: 2147483648 does not fit in int "
+                                            r"\(-2147483648 to 2147483647\)"):
+        point.encode({"x": 1 << 31})
+    with pytest.raises(OverflowError, match=r"value\.y: -2147483649 does not fit in int"):
+        point.encode((0, -(1 << 31) - 1))
+    delta = IntEnum("delta", [("DOWN", -1), ("UP", 1)])  # a C enum with a negative member
+    enum = EnumCodec(EnumNode(4, True, "enum delta", delta), "value", "map 'm'")
+    assert enum.decode(enum.encode("DOWN")) is delta.DOWN and enum.decode(enum.encode(-7)) == -7
+    with pytest.raises(OverflowError, match=r"map 'm': value 2147483648 does not fit in a "
+                                            r"signed 4-byte int"):
+        enum.encode(1 << 31)
+    wide = BtfCodec(IntNode(16, True, "__int128"), "key", "map 'm'")  # odd-sized: BtfCodec
+    assert wide.decode(wide.encode(-1)) == -1 and wide.decode(wide.encode(True)) == 1
+    with pytest.raises(OverflowError, match=r"map 'm': key 170141183460469231731687303715884105728 "
+                                            r"does not fit in a signed 16-byte int"):
+        wide.encode(1 << 127)
+    for dtype in (np.int16, np.dtype("<i2")):
+        n = make_codec(dtype, 2, "value", "map 'm'")
+        assert n.decode(n.encode(-32768)) == -32768
+        with pytest.raises(OverflowError, match=r"^map 'm': value 32768 does not fit in a "
+                                                r"signed 2-byte int \(-32768 to 32767\)$"):
+            n.encode(32768)
+    unsigned = make_codec(np.uint16, 2, "value", "map 'm'")
+    assert unsigned.decode(unsigned.encode(32768)) == 32768
 
 
 def test_strings_bytes_and_arrays(btf: Btf) -> None:

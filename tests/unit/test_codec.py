@@ -58,3 +58,18 @@ def test_ctypes_codec_decodes_structs_and_scalars() -> None:
     assert u.decode(u.encode(7)) == 7
     with pytest.raises(InvalidKeySize, match="is 2 bytes, the map's key size is 4 bytes"):
         make_codec(ctypes.c_uint16, 4, "key", "m")
+
+
+@pytest.mark.parametrize("bits", [8, 16, 32, 64])
+def test_signed_ctypes_ints_refuse_values_outside_their_range(bits: int) -> None:
+    size, lo, hi = bits // 8, -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    c = make_codec(getattr(ctypes, f"c_int{bits}"), size, "key", "map 'm'")
+    assert [c.decode(c.encode(v)) for v in (lo, -1, 0, hi)] == [lo, -1, 0, hi]
+    assert c.encode(True) == c.encode(1) and c.encode(False) == bytes(size)
+    for wrong in (hi + 1, lo - 1, 1 << bits):  # hi + 1 used to wrap around to lo
+        with pytest.raises(OverflowError, match=rf"^map 'm': key {wrong} does not fit in a "
+                                                rf"signed {size}-byte int \({lo} to {hi}\)$"):
+            c.encode(wrong)
+    unsigned = make_codec(getattr(ctypes, f"c_uint{bits}"), size, "key", "map 'm'")
+    assert unsigned.decode(unsigned.encode(hi + 1)) == hi + 1  # unsigned ones are unchanged
+    assert unsigned.decode(unsigned.encode(-1)) == (1 << bits) - 1

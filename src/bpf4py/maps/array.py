@@ -27,7 +27,8 @@ class Array(ArrayMap):
 
 
 class PerCpuArray(Array):
-    """An array with one value per possible CPU (Linux 4.6)."""
+    """An array with one value per possible CPU (Linux 4.6), read and written like
+    :class:`~bpf4py.maps.PerCpuHashMap`'s values."""
 
     MAP_TYPES: ClassVar[tuple[MapType, ...]] = (MapType.PERCPU_ARRAY,)
     MIN_KERNEL: ClassVar[str] = "4.6"

@@ -350,8 +350,9 @@ class KeyValueMap(Map):
     def _encode_value(self, value: object) -> bytes:
         if not self.PER_CPU:
             return self._value.encode(value)
-        one = self._value.python_type  # a struct or array value is one value, not one per CPU
-        if isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray, str)) and \
+        one = self._value.python_type  # a struct, array or bytes-like value is one value
+        if isinstance(value, Sequence) and \
+                not isinstance(value, (bytes, bytearray, memoryview, str)) and \
                 (one is object or not isinstance(value, one)):
             if len(value) != self._ncpus:
                 raise MapError(f"{self.what}: a per-CPU value needs {self._ncpus} entries "

@@ -46,7 +46,7 @@ from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from ..btf import INT_BOOL, MODIFIERS, Btf, BtfError, BtfType, Kind, Member
 from ..errors import BpfError
-from .codec import Codec, IntCodec, size_error
+from .codec import Codec, IntCodec, int_range, size_error
 
 _ORDER: Any = sys.byteorder
 _PREFIX = "<" if _ORDER == "little" else ">"
@@ -236,16 +236,12 @@ class Node:
         return self._compile()[1]
 
 
-def _int_range(bits: int, signed: bool) -> tuple[int, int]:
-    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
-
-
 class IntNode(Node):
     python_type = int
 
     def __init__(self, size: int, signed: bool, c_name: str) -> None:
         self.size, self.signed, self.c_name = size, signed, c_name
-        self.lo, self.hi = _int_range(8 * size, signed)
+        self.lo, self.hi = int_range(8 * size, signed)
         self.odd = size not in (1, 2, 4, 8)
         if self.odd:
             self.fmt = f"{size}s"
@@ -448,7 +444,7 @@ class Field(NamedTuple):
             return None
         value = self.node.coerce(value, path)
         if self.bits and not isinstance(value, bool):
-            lo, hi = _int_range(self.bits, getattr(self.node, "signed", False))
+            lo, hi = int_range(self.bits, getattr(self.node, "signed", False))
             if not lo <= value <= hi:
                 raise OverflowError(f"{path}: {value} does not fit in a {self.bits}-bit "
                                     f"bitfield ({lo} to {hi})")
@@ -886,9 +882,18 @@ def _union(btf: Btf, t: BtfType, c_name: str) -> UnionNode:
 # --- codecs ----------------------------------------------------------------------------------
 
 class SignedIntCodec(IntCodec):
-    """A signed integer in host order: ``int``, negative where C says so."""
+    """A signed integer in host order: ``int``, negative where C says so; an int outside the
+    type's range raises OverflowError."""
 
     signed = True
+
+    def encode(self, obj: object) -> bytes:
+        if type(obj) is int:  # IntCodec's hot path, signed: 1 << 31 is no __s32
+            try:
+                return obj.to_bytes(self.size, _ORDER, signed=True)
+            except OverflowError:
+                pass  # the generic path raises with the map's name and the range
+        return Codec.encode(self, obj)
 
     def decode(self, data: bytes) -> int:
         return int.from_bytes(data, _ORDER, signed=True)
@@ -914,6 +919,8 @@ class EnumCodec(IntCodec):
     def encode(self, obj: object) -> bytes:
         if isinstance(obj, str):
             obj = _checked(self, self.node, obj)
+        if self.signed:  # IntCodec's hot path takes unsigned ints only
+            return Codec.encode(self, obj)
         return super().encode(obj)
 
 
@@ -932,6 +939,8 @@ class BtfCodec(Codec):
 
     def __init__(self, node: Node, role: str, map_what: str) -> None:
         super().__init__(node.size, role, map_what)
+        # An int node here (odd-sized, or an enum without a class) encodes ints as Codec does.
+        self.signed = isinstance(node, IntNode) and node.signed
         self.node = node
         self.python_type = node.python_type
         self._cls = node.cls if isinstance(node, _Composite) else None

@@ -3,7 +3,8 @@
 A codec is chosen per map for keys and for values:
 
 * ``IntCodec`` -- an unsigned little-endian integer of the map's size (negative ints are
-  stored as two's complement); the default for 1, 2, 4 and 8 byte keys/values.
+  stored as two's complement); the default for 1, 2, 4 and 8 byte keys/values.  Signed
+  types (``__s32`` from BTF, ``ctypes.c_int32``, ``np.int32``) take only their own range.
 * ``BytesCodec`` -- raw bytes of exactly the map's size; the default for other sizes.
 * ``CTypesCodec`` -- a ``ctypes`` type (``ctypes.c_uint32``, a ``ctypes.Structure``).
 * ``StructFormatCodec`` -- a :mod:`struct` format string (``"<IHH"``): tuples (or the one
@@ -13,7 +14,8 @@ A codec is chosen per map for keys and for values:
   objects compiled with ``-g``, or given as a :class:`~bpf4py.btf.BtfType`.
 
 Every codec accepts ``int``, ``bytes``-like objects and ctypes instances on encode, and checks
-the size before any syscall.  ``python_type`` is the type values decode to.
+the size (an int that does not fit raises OverflowError) before any syscall.  ``python_type``
+is the type values decode to.
 """
 
 from __future__ import annotations
@@ -29,6 +31,14 @@ from ..errors import InvalidKeySize, InvalidValueSize, MapError
 _BYTEORDER: Any = sys.byteorder
 _CAST_FORMATS = {1: "B", 2: "H", 4: "I", 8: "Q"}
 _CTYPES = (ctypes.Structure, ctypes.Union, ctypes.Array, ctypes._SimpleCData)
+#: ``_type_`` of the signed ctypes ints (c_byte, c_short, c_int, c_long, c_longlong); that of
+#: arrays and pointers is a type, structs and unions have none.
+_SIGNED_CTYPE_CODES = ("b", "h", "i", "l", "q")
+
+
+def int_range(bits: int, signed: bool) -> tuple[int, int]:
+    """The smallest and largest value of a ``bits``-bit int."""
+    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
 
 
 class Codec:
@@ -38,6 +48,9 @@ class Codec:
     python_type: type = object
     #: Chosen by size alone (no type was known): a map's BTF types may replace it.
     by_size = False
+    #: Whether ints are signed (taken only in their range); else unsigned (negative ones are
+    #: stored as two's complement).
+    signed = False
 
     def __init__(self, size: int, role: str, map_what: str) -> None:
         self.size = size
@@ -64,10 +77,15 @@ class Codec:
 
     def _encode_int(self, value: int) -> bytes:
         try:
-            return value.to_bytes(self.size, _BYTEORDER, signed=value < 0)
+            return value.to_bytes(self.size, _BYTEORDER, signed=value < 0 or self.signed)
         except OverflowError:
+            if self.signed:
+                lo, hi = int_range(8 * self.size, True)
+                where = f"a signed {self.size}-byte int ({lo} to {hi})"
+            else:
+                where = f"{self.size} bytes"
             raise OverflowError(
-                f"{self.map_what}: {self.role} {value} does not fit in {self.size} bytes"
+                f"{self.map_what}: {self.role} {value} does not fit in {where}"
             ) from None
 
     def decode(self, data: bytes) -> Any:
@@ -86,12 +104,11 @@ class Codec:
 
 class IntCodec(Codec):
     python_type = int
-    signed = False
     #: Whether decode() is plain int.from_bytes (so many values decode with one cast).
     _PLAIN = True
 
     def encode(self, obj: object) -> bytes:
-        if type(obj) is int:  # the hot path: no isinstance ladder
+        if type(obj) is int:  # the hot path: no isinstance ladder (SignedIntCodec has its own)
             try:
                 return obj.to_bytes(self.size, _BYTEORDER, signed=obj < 0)
             except OverflowError:
@@ -125,6 +142,7 @@ class CTypesCodec(Codec):
     def __init__(self, ctype: type[Any], size: int, role: str, map_what: str) -> None:
         _check_size(ctypes.sizeof(ctype), ctype.__name__, size, role, map_what)
         super().__init__(size, role, map_what)
+        self.signed = getattr(ctype, "_type_", None) in _SIGNED_CTYPE_CODES
         self.ctype = ctype
         self.python_type = ctype
 
@@ -191,6 +209,7 @@ class NumpyCodec(Codec):
         self.dtype = np.dtype(dtype)
         _check_size(self.dtype.itemsize, f"dtype {self.dtype}", size, role, map_what)
         super().__init__(size, role, map_what)
+        self.signed = self.dtype.kind == "i"
         self.python_type = self.dtype.type
 
     def encode(self, obj: object) -> bytes:

@@ -41,7 +41,8 @@ class PerCpuHashMap(HashMap):
     """A hash map with one value per possible CPU (Linux 4.6).
 
     ``m[k]`` returns a list with one value per possible CPU; ``m[k] = v`` stores ``v`` on every
-    CPU, ``m[k] = [v0, v1, ...]`` one value each.
+    CPU, ``m[k] = [v0, v1, ...]`` one value each.  A bytes-like ``v`` (``bytes``,
+    ``bytearray``, ``memoryview``, a ctypes object) is one value's bytes.
     """
 
     MAP_TYPES: ClassVar[tuple[MapType, ...]] = (MapType.PERCPU_HASH,)
