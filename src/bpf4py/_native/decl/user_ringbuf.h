@@ -10,9 +10,6 @@ struct user_ring_buffer *user_ring_buffer__new(int map_fd,
                                                const struct user_ring_buffer_opts *opts);
 /* NULL with errno set: ENOSPC (full), E2BIG (larger than the ring), ... */
 void *user_ring_buffer__reserve(struct user_ring_buffer *rb, __u32 size);
-/* Waits up to timeout_ms (-1: forever) for room; NULL with errno set (ETIMEDOUT, ...). */
-void *user_ring_buffer__reserve_blocking(struct user_ring_buffer *rb, __u32 size,
-                                         int timeout_ms);
 void user_ring_buffer__submit(struct user_ring_buffer *rb, void *sample);
 void user_ring_buffer__discard(struct user_ring_buffer *rb, void *sample);
 void user_ring_buffer__free(struct user_ring_buffer *rb);
