@@ -40,17 +40,28 @@ def _pin_hint(path: str, code: int, pinning: bool = False) -> str | None:
     if pinning and code == E.EEXIST:
         return f"{path} already exists (unlink it, or pin elsewhere)"
     directory = os.path.dirname(os.path.abspath(path))
-    if fs.fs_type(path if os.path.lexists(path) else directory) != "bpf":
+    exists = _exists(path)
+    if fs.fs_type(path if exists else directory) != "bpf":
         return f"{path} is not on a bpffs: pins live on one (mount -t bpf bpf /sys/fs/bpf)"
     if not os.path.isdir(directory):
         return f"the directory {directory} does not exist (make it with os.makedirs)"
     if pinning or code not in (E.ENOENT, E.EACCES):
         return None
-    if not os.path.lexists(path):
+    if not exists:
         return f"nothing is pinned at {path}"
     if os.path.isdir(path):
         return f"{path} is a directory of the bpffs, not a pinned object"
     return f"{path} is a file of the bpffs but not a pinned map, program or link"
+
+
+def _exists(path: str) -> bool:
+    try:
+        os.lstat(path)
+    except FileNotFoundError:
+        return False
+    except OSError:  # there, but not to be looked at (bpffs' maps.debug on Linux 6.1: EPERM)
+        pass
+    return True
 
 
 # --- programs ---------------------------------------------------------------------------------
