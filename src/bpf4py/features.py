@@ -45,13 +45,15 @@ def parse_version(text: str) -> tuple[int, int, int]:
 
 @functools.cache
 def is_map_supported(map_type: MapType | int) -> bool:
-    """Whether the running kernel can create maps of ``map_type`` (probed once)."""
+    """Whether the running kernel can create maps of ``map_type`` (probed once); BpfError
+    (ENOTSUP) for a type number libbpf does not know how to probe."""
     return _bpf.probe_map_type(int(map_type))
 
 
 @functools.cache
 def is_program_supported(prog_type: ProgramType | int) -> bool:
-    """Whether the running kernel can load programs of ``prog_type`` (probed once)."""
+    """Whether the running kernel can load programs of ``prog_type`` (probed once); BpfError
+    (ENOTSUP) for a type number libbpf does not know how to probe."""
     return _bpf.probe_program_type(int(prog_type))
 
 
