@@ -21,6 +21,7 @@ import errno
 import functools
 import os
 import re
+from typing import Literal
 
 from ._native import bpf as _bpf
 from ._native.check import ENOTSUPP
@@ -62,7 +63,7 @@ _UNKNOWN_TYPE_ERRNOS = (errno.EINVAL, errno.EOPNOTSUPP, ENOTSUPP)
 
 
 def raise_if_unsupported(
-    kind: str, type_value: int, doing: str, cause: BpfError, min_kernel: str
+    kind: Literal["map", "program"], type_value: int, doing: str, cause: BpfError, min_kernel: str
 ) -> None:
     """Raise FeatureNotSupported (from ``cause``) when the failure of ``doing`` is the kernel
     lacking map or program type ``type_value`` (``kind`` "map" or "program"); return, for the

@@ -234,6 +234,7 @@ class Xdp(TestRun):
         except BpfError as exc:
             if exc.errno == E.EINVAL and flags & XdpFlags.HW_MODE:
                 exc.hint = "HW_MODE needs a NIC and driver that offload XDP programs"
-            exc.hint = _HINTS.get(exc.errno or 0, exc.hint)
+            else:
+                exc.hint = _HINTS.get(exc.errno or 0, exc.hint)
             raise
 
